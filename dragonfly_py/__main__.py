@@ -1,0 +1,3 @@
+from dragonfly_py.cli import main
+
+raise SystemExit(main())

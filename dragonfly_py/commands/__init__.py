@@ -1,0 +1,17 @@
+"""Command families; importing this package fills the command table."""
+
+from dragonfly_py.commands import (  # noqa: F401  (imported for their registrations)
+    connection,
+    hashes,
+    keys,
+    lists,
+    pubsub,
+    server,
+    sets,
+    strings,
+    transactions,
+    zsets,
+)
+from dragonfly_py.commands.registry import COMMANDS
+
+__all__ = ["COMMANDS"]

@@ -1,0 +1,184 @@
+"""The one command table: dispatch, arity errors, MULTI queue-time checks, -READONLY on
+replicas, COMMAND introspection and replication propagation all read it.
+
+Each family module declares its commands with :func:`command` (and :func:`subcommand` for
+container commands such as CLIENT and CONFIG), giving Redis's arity (negative: at least),
+flags and key positions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from dragonfly_py import errors
+
+if TYPE_CHECKING:
+    from dragonfly_py.server.client import Client
+
+Handler = Callable[["Client", list[bytes]], Any]
+
+KNOWN_FLAGS = frozenset(
+    ["write", "readonly", "denyoom", "module", "admin", "pubsub", "noscript", "blocking", "loading", "stale", "skip_monitor", "skip_slowlog", "asking", "fast", "no_auth", "may_replicate", "sentinel", "only_sentinel", "no_mandatory_keys", "no_async_loading", "no_multi", "movablekeys", "allow_busy"]
+)
+
+# Commands a RESP2 client in subscribed mode may still send.
+PUBSUB_CONTEXT_ALLOWED = frozenset(
+    b"subscribe unsubscribe psubscribe punsubscribe ssubscribe sunsubscribe ping quit reset".split()
+)
+# Commands that act on the transaction itself instead of being queued.
+MULTI_CONTROL = frozenset(b"exec discard multi watch quit reset".split())
+
+
+@dataclass(eq=False)
+class Command:
+    name: str
+    handler: Handler | None
+    arity: int
+    flags: frozenset[str]
+    group: str
+    first_key: int = 0
+    last_key: int = 0
+    key_step: int = 0
+    acl_categories: tuple[str, ...] = ()
+    subcommands: dict[bytes, Command] = field(default_factory=dict)
+    parent: Command | None = None
+    calls: int = 0
+    usec: int = 0
+    rejected_calls: int = 0
+    failed_calls: int = 0
+    # Flag lookups on the hot path, resolved once.
+    write: bool = False
+    no_auth: bool = False
+    allowed_when_loading: bool = False
+    allowed_when_stale: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = self.flags - KNOWN_FLAGS
+        assert not unknown, f"{self.name}: unknown flags {unknown}"
+        self.write = "write" in self.flags
+        self.no_auth = "no_auth" in self.flags
+        self.allowed_when_loading = "loading" in self.flags
+        self.allowed_when_stale = "stale" in self.flags
+        self.acl_categories = _acl_categories(self)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.parent.name}|{self.name}" if self.parent else self.name
+
+    def key_positions(self, argv: list[bytes]) -> list[int]:
+        """Indexes of the key arguments (COMMAND GETKEYS, WATCH-like bookkeeping)."""
+        if self.first_key == 0:
+            return []
+        last = self.last_key if self.last_key >= 0 else len(argv) + self.last_key
+        return list(range(self.first_key, min(last, len(argv) - 1) + 1, self.key_step or 1))
+
+
+COMMANDS: dict[bytes, Command] = {}
+
+
+def _parse_flags(flags: str) -> frozenset[str]:
+    return frozenset(flags.split())
+
+
+def command(
+    name: str,
+    arity: int,
+    flags: str = "",
+    keys: tuple[int, int, int] = (0, 0, 0),
+    group: str = "generic",
+) -> Callable[[Handler], Handler]:
+    """Register a command handler under ``name``."""
+
+    def register(handler: Handler) -> Handler:
+        first, last, step = keys
+        COMMANDS[name.encode()] = Command(name, handler, arity, _parse_flags(flags), group, first, last, step)
+        return handler
+
+    return register
+
+
+def container(name: str, arity: int, group: str, flags: str = "") -> Command:
+    """A command whose second word names a subcommand (CLIENT LIST, CONFIG GET ...)."""
+    key = name.encode()
+    if key not in COMMANDS:
+        COMMANDS[key] = Command(name, None, arity, _parse_flags(flags), group)
+    return COMMANDS[key]
+
+
+def subcommand(
+    parent: str,
+    name: str,
+    arity: int,
+    flags: str = "",
+    keys: tuple[int, int, int] = (0, 0, 0),
+    group: str | None = None,
+) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        owner = COMMANDS[parent.encode()]
+        first, last, step = keys
+        sub = Command(name, handler, arity, _parse_flags(flags), group or owner.group, first, last, step, parent=owner)
+        owner.subcommands[name.encode()] = sub
+        return handler
+
+    return register
+
+
+def resolve(argv: list[bytes]) -> Command | errors.ReplyError:
+    """The command argv names (the subcommand for containers), or the error to send."""
+    cmd = COMMANDS.get(argv[0].lower())
+    if cmd is None:
+        return errors.unknown_command(argv[0], argv[1:])
+    if not cmd.subcommands:
+        return cmd
+    if len(argv) < 2:
+        return errors.wrong_arity(cmd.name)
+    sub = cmd.subcommands.get(argv[1].lower())
+    if sub is None:
+        return errors.unknown_subcommand(argv[1], cmd.name)
+    return sub
+
+
+def arity_ok(cmd: Command, argc: int) -> bool:
+    arity = cmd.arity
+    return argc == arity if arity > 0 else argc >= -arity
+
+
+_GROUP_CATEGORY = {
+    "string": "@string",
+    "list": "@list",
+    "hash": "@hash",
+    "set": "@set",
+    "sorted_set": "@sortedset",
+    "stream": "@stream",
+    "pubsub": "@pubsub",
+    "transactions": "@transaction",
+    "connection": "@connection",
+    "generic": "@keyspace",
+    "server": None,
+}
+
+
+def _acl_categories(cmd: Command) -> tuple[str, ...]:
+    """Redis's rule of thumb: categories follow from the group and the flags."""
+    flags = cmd.flags
+    cats: list[str] = []
+    if "write" in flags:
+        cats.append("@write")
+    if "readonly" in flags and cmd.group != "scripting":
+        cats.append("@read")
+    if "admin" in flags:
+        cats += ["@admin", "@dangerous"]
+    if "pubsub" in flags:
+        cats.append("@pubsub")
+    if "fast" in flags:
+        cats.append("@fast")
+    if "blocking" in flags:
+        cats.append("@blocking")
+    if "fast" not in flags:
+        cats.append("@slow")
+    group_cat = _GROUP_CATEGORY.get(cmd.group)
+    if group_cat and group_cat not in cats:
+        cats.insert(0 if cmd.group != "generic" else len(cats), group_cat)
+    return tuple(cats)

@@ -1,0 +1,440 @@
+"""Server commands: INFO, ROLE, CONFIG, COMMAND, SHUTDOWN, DEBUG, SLOWLOG, MONITOR, FLUSH* ..."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from dragonfly_py import errors
+from dragonfly_py.commands.registry import COMMANDS, Command, command, container, resolve, subcommand
+from dragonfly_py.commands.util import parse_int
+from dragonfly_py.config import DIRECTIVES, ConfigError, canonical_name
+from dragonfly_py.protocol.resp import OK, Map, ReplyError, SetReply, Verbatim
+from dragonfly_py.server import info
+from dragonfly_py.server.client import NO_REPLY, Client
+from dragonfly_py.storage.glob import glob_match
+
+
+@command("info", -1, "loading stale sentinel", group="server")
+def info_(client: Client, argv: list[bytes]) -> Verbatim:
+    requested = [a.decode("utf-8", "replace") for a in argv[1:]]
+    return Verbatim(info.render(client.server, requested).encode())
+
+
+@command("role", 1, "noscript loading stale fast sentinel", group="server")
+def role(client: Client, argv: list[bytes]) -> list[Any]:
+    return client.server.role_reply()
+
+
+@command("time", 1, "loading stale fast", group="server")
+def time_(client: Client, argv: list[bytes]) -> list[bytes]:
+    now = time.time_ns() // 1000
+    return [b"%d" % (now // 1_000_000), b"%d" % (now % 1_000_000)]
+
+
+@command("lastsave", 1, "loading stale fast", group="server")
+def lastsave(client: Client, argv: list[bytes]) -> int:
+    return client.server.last_save
+
+
+def _flush_mode(argv: list[bytes]) -> None:
+    if len(argv) > 2 or (len(argv) == 2 and argv[1].lower() not in (b"async", b"sync")):
+        raise errors.SYNTAX
+
+
+@command("flushdb", -1, "write", group="server")
+def flushdb(client: Client, argv: list[bytes]) -> Any:
+    _flush_mode(argv)
+    client.db.clear()
+    client.server.keyspace.dirty += 1
+    return OK
+
+
+@command("flushall", -1, "write", group="server")
+def flushall(client: Client, argv: list[bytes]) -> Any:
+    _flush_mode(argv)
+    client.server.keyspace.flush_all()
+    client.server.keyspace.dirty += 1
+    return OK
+
+
+@command("swapdb", 3, "write fast", group="server")
+def swapdb(client: Client, argv: list[bytes]) -> Any:
+    dbs = client.server.keyspace.dbs
+    indexes = []
+    for raw, which in ((argv[1], "first"), (argv[2], "second")):
+        try:
+            index = parse_int(raw)
+        except ReplyError:
+            raise ReplyError(f"ERR invalid {which} DB index") from None
+        if not 0 <= index < len(dbs):
+            raise errors.DB_INDEX_OUT_OF_RANGE
+        indexes.append(index)
+    a, b = dbs[indexes[0]], dbs[indexes[1]]
+    if a is not b:
+        for db in (a, b):
+            for key in list(db.data):
+                client.server.keyspace.touched(db, key, 0)
+        a.swap_contents(b)
+        for db in (a, b):
+            for key in list(db.data):
+                client.server.keyspace.touched(db, key, 0)
+        client.server.keyspace.dirty += 1
+    return OK
+
+
+@command("wait", 3, "noscript", group="generic")
+def wait(client: Client, argv: list[bytes]) -> int:
+    parse_int(argv[1])
+    timeout = parse_int(argv[2])
+    if timeout < 0:
+        raise errors.TIMEOUT_NEGATIVE
+    return client.server.connected_replica_count()
+
+
+@command("monitor", 1, "admin noscript loading stale", group="server")
+def monitor(client: Client, argv: list[bytes]) -> Any:
+    if not client.monitor:
+        client.monitor = True
+        client.server.monitors.append(client)
+    return OK
+
+
+@command("lolwut", -1, "readonly fast", group="server")
+def lolwut(client: Client, argv: list[bytes]) -> Verbatim:
+    return Verbatim(b"dragonfly-py ver. 7.0.15\n")
+
+
+# -- SHUTDOWN ------------------------------------------------------------------------------------
+@command("shutdown", -1, "admin noscript loading stale no_multi sentinel allow_busy", group="server")
+def shutdown(client: Client, argv: list[bytes]) -> Any:
+    options = {a.lower() for a in argv[1:]}
+    if not options <= {b"nosave", b"save", b"now", b"force", b"abort"} or {b"nosave", b"save"} <= options:
+        raise errors.SYNTAX
+    if b"abort" in options:
+        if len(options) > 1:
+            raise errors.SYNTAX
+        raise ReplyError("ERR No shutdown in progress.")
+    client.server.log.info("User requested shutdown...")
+    client.server.request_shutdown()
+    return NO_REPLY
+
+
+# -- DEBUG ---------------------------------------------------------------------------------------
+container("debug", -2, "server", "admin noscript loading stale")
+
+
+@subcommand("debug", "sleep", 3, "admin noscript loading stale")
+def debug_sleep(client: Client, argv: list[bytes]) -> Any:
+    seconds = float(argv[2])
+    time.sleep(seconds)  # blocks the loop on purpose, as Redis's DEBUG SLEEP does
+    return OK
+
+
+@subcommand("debug", "populate", -3, "admin noscript loading stale")
+def debug_populate(client: Client, argv: list[bytes]) -> Any:
+    count = parse_int(argv[2])
+    prefix = argv[3] if len(argv) > 3 else b"key"
+    size = parse_int(argv[4]) if len(argv) > 4 else None
+    db = client.db
+    for i in range(count):
+        key = b"%s:%d" % (prefix, i)
+        if key in db.data:
+            continue
+        value = b"value:%d" % i
+        if size is not None:
+            value = value[:size].ljust(size, b"\0")
+        db.set(key, value)
+    return OK
+
+
+@subcommand("debug", "set-active-expire", 3, "admin noscript loading stale")
+def debug_set_active_expire(client: Client, argv: list[bytes]) -> Any:
+    client.server.keyspace.active_expire_enabled = parse_int(argv[2]) != 0
+    return OK
+
+
+@subcommand("debug", "help", 2, "admin noscript loading stale")
+def debug_help(client: Client, argv: list[bytes]) -> list[str]:
+    return [
+        "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "POPULATE <count> [<prefix>] [<size>]",
+        "SET-ACTIVE-EXPIRE <0|1>",
+        "SLEEP <seconds>",
+        "HELP",
+    ]
+
+
+# -- SLOWLOG -------------------------------------------------------------------------------------
+container("slowlog", -2, "server")
+
+
+@subcommand("slowlog", "get", -2, "admin loading stale")
+def slowlog_get(client: Client, argv: list[bytes]) -> list[Any]:
+    count = 10
+    if len(argv) == 3:
+        count = parse_int(argv[2])
+        if count < -1:
+            raise ReplyError("ERR count should be greater than or equal to -1")
+        if count == -1:
+            count = len(client.server.slowlog.entries)
+    entries = list(client.server.slowlog.entries)[:count]
+    return [[e.id, e.timestamp, e.usec, e.argv, e.addr.encode(), e.name] for e in entries]
+
+
+@subcommand("slowlog", "len", 2, "admin loading stale")
+def slowlog_len(client: Client, argv: list[bytes]) -> int:
+    return len(client.server.slowlog.entries)
+
+
+@subcommand("slowlog", "reset", 2, "admin loading stale")
+def slowlog_reset(client: Client, argv: list[bytes]) -> Any:
+    client.server.slowlog.entries.clear()
+    return OK
+
+
+@subcommand("slowlog", "help", 2, "loading stale")
+def slowlog_help(client: Client, argv: list[bytes]) -> list[str]:
+    return ["SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET [<count>]", "LEN", "RESET", "HELP"]
+
+
+# -- MEMORY --------------------------------------------------------------------------------------
+container("memory", -2, "server")
+
+
+@subcommand("memory", "usage", -3, "readonly", keys=(2, 2, 1))
+def memory_usage(client: Client, argv: list[bytes]) -> int | None:
+    from dragonfly_py.storage.memory import estimate_size
+
+    value = client.db.get(argv[2])
+    if value is None:
+        return None
+    return estimate_size(argv[2], value)
+
+
+@subcommand("memory", "help", 2, "loading stale")
+def memory_help(client: Client, argv: list[bytes]) -> list[str]:
+    return ["MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "USAGE <key> [SAMPLES <count>]", "HELP"]
+
+
+# -- CONFIG --------------------------------------------------------------------------------------
+container("config", -2, "server")
+
+
+@subcommand("config", "get", -3, "admin noscript loading stale")
+def config_get(client: Client, argv: list[bytes]) -> Map:
+    config = client.server.config
+    found: dict[bytes, bytes] = {}
+    for pattern in argv[2:]:
+        name = pattern.decode("utf-8", "replace").lower()
+        names = [name] if name in DIRECTIVES else config.matching(pattern)
+        for match in names:
+            found[match.encode()] = config.get_text(match).encode()
+    return Map(found)
+
+
+@subcommand("config", "set", -4, "admin noscript loading stale")
+def config_set(client: Client, argv: list[bytes]) -> Any:
+    if len(argv) % 2:
+        raise errors.wrong_arity("config|set")
+    config = client.server.config
+    pairs: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for i in range(2, len(argv), 2):
+        name = argv[i].decode("utf-8", "replace").lower()
+        directive = DIRECTIVES.get(name)
+        if directive is None or directive.kind == "special:replicaof" or name.startswith("admin-"):
+            raise ReplyError(f"ERR Unknown option or number of arguments for CONFIG SET - '{name}'")
+        failure = None
+        if canonical_name(name) in seen:
+            failure = "duplicate parameter"
+        elif DIRECTIVES[canonical_name(name)].immutable:
+            failure = "can't set immutable config"
+        elif DIRECTIVES[canonical_name(name)].protected and config["enable-protected-configs"] == "no":
+            failure = "can't set protected config"
+        if failure:
+            raise ReplyError(f"ERR CONFIG SET failed (possibly related to argument '{name}') - {failure}")
+        seen.add(canonical_name(name))
+        pairs.append((name, argv[i + 1].decode("utf-8", "surrogateescape")))
+    try:
+        config.set_many(pairs)
+    except ConfigError as exc:
+        culprit = _failing_name(config, pairs)
+        raise ReplyError(f"ERR CONFIG SET failed (possibly related to argument '{culprit}') - {exc}") from None
+    return OK
+
+
+def _failing_name(config: Any, pairs: list[tuple[str, str]]) -> str:
+    from dragonfly_py.config import _parse_value
+
+    for name, text in pairs:
+        try:
+            _parse_value(DIRECTIVES[canonical_name(name)], text, config[name])
+        except ConfigError:
+            return name
+    return pairs[-1][0]
+
+
+@subcommand("config", "rewrite", 2, "admin noscript loading stale")
+def config_rewrite(client: Client, argv: list[bytes]) -> Any:
+    config = client.server.config
+    if config.file is None:
+        raise errors.NO_CONFIG_FILE
+    try:
+        config.rewrite()
+    except OSError as exc:
+        client.server.log.warning(f"CONFIG REWRITE failed: {exc.strerror}")
+        raise ReplyError(f"ERR Rewriting config file: {exc.strerror}") from None
+    client.server.log.info("CONFIG REWRITE executed with success.")
+    return OK
+
+
+@subcommand("config", "resetstat", 2, "admin noscript loading stale")
+def config_resetstat(client: Client, argv: list[bytes]) -> Any:
+    server = client.server
+    server.reset_stats()
+    return OK
+
+
+@subcommand("config", "help", 2, "loading stale")
+def config_help(client: Client, argv: list[bytes]) -> list[str]:
+    return [
+        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
+        "HELP",
+        "    Print this help.",
+    ]
+
+
+# -- COMMAND -------------------------------------------------------------------------------------
+def _all_commands() -> list[Command]:
+    return list(COMMANDS.values())
+
+
+def _flag_names(cmd: Command) -> SetReply:
+    order = ["write", "readonly", "denyoom", "module", "admin", "pubsub", "noscript", "blocking", "loading",
+             "stale", "skip_monitor", "skip_slowlog", "asking", "fast", "no_auth", "may_replicate",
+             "no_mandatory_keys", "no_async_loading", "no_multi", "movablekeys", "allow_busy"]
+    return SetReply([name for name in order if name in cmd.flags])
+
+
+def _key_specs(cmd: Command) -> list[Any]:
+    if not cmd.first_key:
+        return []
+    last = cmd.last_key - cmd.first_key if cmd.last_key >= 0 else cmd.last_key
+    access = ["RO", "access"] if "readonly" in cmd.flags else ["RW", "update"]
+    return [
+        Map(
+            {
+                b"flags": SetReply(access),
+                b"begin_search": Map({b"type": b"index", b"spec": Map({b"index": cmd.first_key})}),
+                b"find_keys": Map(
+                    {
+                        b"type": b"range",
+                        b"spec": Map({b"lastkey": last, b"keystep": cmd.key_step, b"limit": 0}),
+                    }
+                ),
+            }
+        )
+    ]
+
+
+def command_info(cmd: Command) -> list[Any]:
+    return [
+        cmd.full_name.encode(),
+        cmd.arity,
+        _flag_names(cmd),
+        cmd.first_key,
+        cmd.last_key,
+        cmd.key_step,
+        SetReply(cmd.acl_categories),
+        [],
+        _key_specs(cmd),
+        [command_info(sub) for sub in cmd.subcommands.values()],
+    ]
+
+
+def _command_docs(cmd: Command) -> Map:
+    docs: dict[bytes, Any] = {b"summary": b"", b"since": b"", b"group": cmd.group.encode(), b"complexity": b""}
+    if cmd.subcommands:
+        docs[b"subcommands"] = Map({s.full_name.encode(): _command_docs(s) for s in cmd.subcommands.values()})
+    return Map(docs)
+
+
+@command("command", -1, "loading stale sentinel", group="server")
+def command_(client: Client, argv: list[bytes]) -> Any:
+    if len(argv) == 1:
+        return [command_info(cmd) for cmd in _all_commands()]
+    sub = argv[1].lower()
+    if sub == b"count" and len(argv) == 2:
+        return len(COMMANDS)
+    if sub == b"info":
+        names = argv[2:] or [c.name.encode() for c in _all_commands()]
+        return [_lookup_info(name) for name in names]
+    if sub == b"docs":
+        names = argv[2:] or [c.name.encode() for c in _all_commands()]
+        return Map({n.lower(): _command_docs(COMMANDS[n.lower()]) for n in names if n.lower() in COMMANDS})
+    if sub == b"list":
+        return _command_list(argv)
+    if sub == b"getkeys" or sub == b"getkeysandflags":
+        return _getkeys(argv, with_flags=sub == b"getkeysandflags")
+    if sub == b"help" and len(argv) == 2:
+        return ["COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "(no subcommand)",
+                "COUNT", "DOCS [<command-name> ...]", "GETKEYS <full-command>", "INFO [<command-name> ...]",
+                "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]", "HELP"]
+    if sub in (b"count", b"help", b"list"):
+        raise errors.wrong_arity(f"command|{sub.decode()}")
+    raise errors.unknown_subcommand(argv[1], "command")
+
+
+def _lookup_info(name: bytes) -> Any:
+    parts = name.lower().split(b"|")
+    cmd = COMMANDS.get(parts[0])
+    if cmd is not None and len(parts) == 2:
+        cmd = cmd.subcommands.get(parts[1])
+    return command_info(cmd) if cmd is not None else None
+
+
+def _command_list(argv: list[bytes]) -> list[bytes]:
+    names = [c.name.encode() for c in _all_commands()]
+    if len(argv) == 2:
+        return names
+    if len(argv) != 5 or argv[2].lower() != b"filterby":
+        raise errors.SYNTAX
+    kind, value = argv[3].lower(), argv[4]
+    if kind == b"pattern":
+        every = names + [s.full_name.encode() for c in _all_commands() for s in c.subcommands.values()]
+        return [n for n in every if glob_match(value, n, nocase=True)]
+    if kind == b"aclcat":
+        category = "@" + value.decode().lower()
+        return [c.name.encode() for c in _all_commands() if category in c.acl_categories]
+    if kind == b"module":
+        return []
+    raise errors.SYNTAX
+
+
+def _getkeys(argv: list[bytes], with_flags: bool) -> list[Any]:
+    if len(argv) < 3:
+        raise errors.wrong_arity("command|getkeys")
+    target = resolve(argv[2:])
+    if target.__class__ is not Command:
+        raise ReplyError("ERR Invalid command specified")
+    from dragonfly_py.commands.registry import arity_ok
+
+    if not arity_ok(target, len(argv) - 2):
+        raise ReplyError("ERR Invalid number of arguments specified for command")
+    positions = target.key_positions(argv[2:])
+    if not positions:
+        raise ReplyError("ERR The command has no key arguments")
+    keys = [argv[2 + i] for i in positions]
+    if with_flags:
+        access = ["RO", "access"] if "readonly" in target.flags else ["RW", "update"]
+        return [[k, SetReply(access)] for k in keys]
+    return keys

@@ -1,0 +1,326 @@
+"""String commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dragonfly_py import errors
+from dragonfly_py.commands.registry import command
+from dragonfly_py.commands.util import add_long_double, normalize_range, parse_int, typed
+from dragonfly_py.protocol.resp import OK, ReplyError
+from dragonfly_py.server.client import Client
+from dragonfly_py.storage.keyspace import Database
+from dragonfly_py.storage.types import LONG_MAX, LONG_MIN
+
+LLONG_MAX = 2**63 - 1
+
+
+def _get_string(db: Database, key: bytes) -> bytes | None:
+    value = db.get(key)
+    if value is None or value.__class__ is bytes:
+        return value
+    raise errors.WRONGTYPE
+
+
+def expire_at_ms(now: int, unit: bytes, amount_raw: bytes, command_name: str) -> int:
+    """EX/PX/EXAT/PXAT argument to an absolute Unix time in ms, with Redis's checks."""
+    amount = parse_int(amount_raw)
+    invalid = ReplyError(errors.INVALID_EXPIRE.format(command_name))
+    if amount <= 0:
+        raise invalid
+    scale = 1000 if unit in (b"ex", b"exat") else 1
+    if amount > LLONG_MAX // scale:
+        raise invalid
+    when = amount * scale
+    if unit in (b"ex", b"px"):
+        if when > LLONG_MAX - now:
+            raise invalid
+        when += now
+    return when
+
+
+@command("get", 2, "readonly fast", keys=(1, 1, 1), group="string")
+def get(client: Client, argv: list[bytes]) -> bytes | None:
+    db = client.db
+    key = argv[1]
+    if db.expires and key in db.expires:
+        value = db.get(key)
+    else:
+        value = db.data.get(key)
+    if value is None or value.__class__ is bytes:
+        return value
+    raise errors.WRONGTYPE
+
+
+@command("set", -3, "write denyoom", keys=(1, 1, 1), group="string")
+def set_(client: Client, argv: list[bytes]) -> Any:
+    db = client.db
+    key, value = argv[1], argv[2]
+    if len(argv) == 3:
+        db.data[key] = value
+        if db.expires:
+            db.expires.pop(key, None)
+        db._keyspace.touched(db, key)
+        return OK
+    nx = xx = keep_ttl = want_old = False
+    expire_unit: bytes | None = None
+    expire_raw = b""
+    i = 3
+    while i < len(argv):
+        option = argv[i].lower()
+        if option == b"nx" and not xx:
+            nx = True
+        elif option == b"xx" and not nx:
+            xx = True
+        elif option == b"get":
+            want_old = True
+        elif option == b"keepttl" and expire_unit is None:
+            keep_ttl = True
+        elif option in (b"ex", b"px", b"exat", b"pxat") and not keep_ttl and expire_unit is None and i + 1 < len(argv):
+            expire_unit = option
+            expire_raw = argv[i + 1]
+            i += 1
+        else:
+            raise errors.SYNTAX
+        i += 1
+    when = expire_at_ms(db._keyspace.now, expire_unit, expire_raw, "set") if expire_unit else None
+    old = _get_string(db, key) if want_old else db.get(key)
+    if (nx and old is not None) or (xx and old is None):
+        return old if want_old else None
+    db.set(key, value, keep_ttl=keep_ttl)
+    if when is not None:
+        db.set_expire(key, when)
+    return old if want_old else OK
+
+
+@command("setnx", 3, "write denyoom fast", keys=(1, 1, 1), group="string")
+def setnx(client: Client, argv: list[bytes]) -> int:
+    db = client.db
+    if db.get(argv[1]) is not None:
+        return 0
+    db.set(argv[1], argv[2])
+    return 1
+
+
+def _set_with_ttl(client: Client, key: bytes, raw_ttl: bytes, value: bytes, unit: bytes, name: str) -> Any:
+    db = client.db
+    when = expire_at_ms(db._keyspace.now, unit, raw_ttl, name)
+    db.set(key, value)
+    db.set_expire(key, when)
+    return OK
+
+
+@command("setex", 4, "write denyoom", keys=(1, 1, 1), group="string")
+def setex(client: Client, argv: list[bytes]) -> Any:
+    return _set_with_ttl(client, argv[1], argv[2], argv[3], b"ex", "setex")
+
+
+@command("psetex", 4, "write denyoom", keys=(1, 1, 1), group="string")
+def psetex(client: Client, argv: list[bytes]) -> Any:
+    return _set_with_ttl(client, argv[1], argv[2], argv[3], b"px", "psetex")
+
+
+@command("mget", -2, "readonly fast", keys=(1, -1, 1), group="string")
+def mget(client: Client, argv: list[bytes]) -> list[bytes | None]:
+    db = client.db
+    out = []
+    for key in argv[1:]:
+        value = db.get(key)
+        out.append(value if value.__class__ is bytes else None)
+    return out
+
+
+@command("mset", -3, "write denyoom", keys=(1, -1, 2), group="string")
+def mset(client: Client, argv: list[bytes]) -> Any:
+    if len(argv) % 2 == 0:
+        raise errors.wrong_arity("mset")
+    db = client.db
+    for i in range(1, len(argv), 2):
+        db.set(argv[i], argv[i + 1])
+    return OK
+
+
+@command("msetnx", -3, "write denyoom", keys=(1, -1, 2), group="string")
+def msetnx(client: Client, argv: list[bytes]) -> int:
+    if len(argv) % 2 == 0:
+        raise errors.wrong_arity("msetnx")
+    db = client.db
+    if any(db.get(argv[i]) is not None for i in range(1, len(argv), 2)):
+        return 0
+    for i in range(1, len(argv), 2):
+        db.set(argv[i], argv[i + 1])
+    return 1
+
+
+@command("getset", 3, "write denyoom fast", keys=(1, 1, 1), group="string")
+def getset(client: Client, argv: list[bytes]) -> bytes | None:
+    old = _get_string(client.db, argv[1])
+    client.db.set(argv[1], argv[2])
+    return old
+
+
+@command("getdel", 2, "write fast", keys=(1, 1, 1), group="string")
+def getdel(client: Client, argv: list[bytes]) -> bytes | None:
+    old = _get_string(client.db, argv[1])
+    if old is not None:
+        client.db.delete(argv[1])
+    return old
+
+
+@command("getex", -2, "write fast", keys=(1, 1, 1), group="string")
+def getex(client: Client, argv: list[bytes]) -> bytes | None:
+    db, key = client.db, argv[1]
+    unit: bytes | None = None
+    raw = b""
+    persist = False
+    i = 2
+    while i < len(argv):
+        option = argv[i].lower()
+        if option in (b"ex", b"px", b"exat", b"pxat") and unit is None and not persist and i + 1 < len(argv):
+            unit, raw = option, argv[i + 1]
+            i += 1
+        elif option == b"persist" and unit is None and not persist:
+            persist = True
+        else:
+            raise errors.SYNTAX
+        i += 1
+    when = expire_at_ms(db._keyspace.now, unit, raw, "getex") if unit else None
+    value = _get_string(db, key)
+    if value is None:
+        return None
+    if when is not None:
+        if when <= db._keyspace.now:
+            db.delete(key)
+        else:
+            db.set_expire(key, when)
+    elif persist:
+        db.persist(key)
+    return value
+
+
+def _check_size(client: Client, size: int) -> None:
+    if size > client.server.config["proto-max-bulk-len"]:
+        raise errors.STRING_TOO_LONG
+
+
+@command("append", 3, "write denyoom fast", keys=(1, 1, 1), group="string")
+def append(client: Client, argv: list[bytes]) -> int:
+    db, key = client.db, argv[1]
+    old = _get_string(db, key) or b""
+    _check_size(client, len(old) + len(argv[2]))
+    value = old + argv[2]
+    db.set(key, value, keep_ttl=True)
+    return len(value)
+
+
+@command("strlen", 2, "readonly fast", keys=(1, 1, 1), group="string")
+def strlen(client: Client, argv: list[bytes]) -> int:
+    return len(_get_string(client.db, argv[1]) or b"")
+
+
+def _incr_by(client: Client, key: bytes, delta: int) -> int:
+    db = client.db
+    old = _get_string(db, key)
+    current = parse_int(old) if old is not None else 0
+    result = current + delta
+    if not LONG_MIN <= result <= LONG_MAX:
+        raise errors.OVERFLOW
+    db.set(key, str(result).encode(), keep_ttl=True)
+    return result
+
+
+@command("incr", 2, "write denyoom fast", keys=(1, 1, 1), group="string")
+def incr(client: Client, argv: list[bytes]) -> int:
+    return _incr_by(client, argv[1], 1)
+
+
+@command("decr", 2, "write denyoom fast", keys=(1, 1, 1), group="string")
+def decr(client: Client, argv: list[bytes]) -> int:
+    return _incr_by(client, argv[1], -1)
+
+
+@command("incrby", 3, "write denyoom fast", keys=(1, 1, 1), group="string")
+def incrby(client: Client, argv: list[bytes]) -> int:
+    return _incr_by(client, argv[1], parse_int(argv[2]))
+
+
+@command("decrby", 3, "write denyoom fast", keys=(1, 1, 1), group="string")
+def decrby(client: Client, argv: list[bytes]) -> int:
+    delta = parse_int(argv[2])
+    if delta == LONG_MIN:
+        raise ReplyError("ERR decrement would overflow")
+    return _incr_by(client, argv[1], -delta)
+
+
+@command("incrbyfloat", 3, "write denyoom fast", keys=(1, 1, 1), group="string")
+def incrbyfloat(client: Client, argv: list[bytes]) -> bytes:
+    db, key = client.db, argv[1]
+    old = _get_string(db, key)
+    result = add_long_double(old if old is not None else b"0", argv[2], errors.NOT_FLOAT)
+    db.set(key, result, keep_ttl=True)
+    return result
+
+
+@command("getrange", 4, "readonly", keys=(1, 1, 1), group="string")
+def getrange(client: Client, argv: list[bytes]) -> bytes:
+    start, end = parse_int(argv[2]), parse_int(argv[3])
+    value = _get_string(client.db, argv[1]) or b""
+    if start < 0 and end < 0 and start > end:
+        return b""
+    bounds = normalize_range(start, end, len(value))
+    return b"" if bounds is None else value[bounds[0] : bounds[1] + 1]
+
+
+@command("substr", 4, "readonly", keys=(1, 1, 1), group="string")
+def substr(client: Client, argv: list[bytes]) -> bytes:
+    return getrange(client, argv)
+
+
+@command("setrange", 4, "write denyoom", keys=(1, 1, 1), group="string")
+def setrange(client: Client, argv: list[bytes]) -> int:
+    db, key = client.db, argv[1]
+    offset = parse_int(argv[2])
+    if offset < 0:
+        raise ReplyError("ERR offset is out of range")
+    patch = argv[3]
+    old = _get_string(db, key)
+    if old is None:
+        if not patch:
+            return 0
+        old = b""
+    elif not patch:
+        return len(old)
+    _check_size(client, offset + len(patch))
+    value = old.ljust(offset, b"\0")[:offset] + patch + old[offset + len(patch) :]
+    db.set(key, value, keep_ttl=True)
+    return len(value)
+
+
+@command("lcs", -3, "readonly", keys=(1, 2, 1), group="string")
+def lcs(client: Client, argv: list[bytes]) -> Any:
+    a = typed(client.db, argv[1], bytes) or b""
+    b = typed(client.db, argv[2], bytes) or b""
+    want_len = b"len" in (x.lower() for x in argv[3:])
+    if len(a) * len(b) > 4_000_000:
+        raise ReplyError("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
+    prev = [0] * (len(b) + 1)
+    rows = [prev]
+    for i in range(1, len(a) + 1):
+        row = [0] * (len(b) + 1)
+        for j in range(1, len(b) + 1):
+            row[j] = prev[j - 1] + 1 if a[i - 1] == b[j - 1] else max(prev[j], row[j - 1])
+        rows.append(row)
+        prev = row
+    if want_len:
+        return rows[-1][-1]
+    out = bytearray()
+    i, j = len(a), len(b)
+    while i and j:
+        if a[i - 1] == b[j - 1]:
+            out.append(a[i - 1])
+            i, j = i - 1, j - 1
+        elif rows[i - 1][j] >= rows[i][j - 1]:
+            i -= 1
+        else:
+            j -= 1
+    return bytes(reversed(out))

@@ -1,0 +1,49 @@
+"""Redis 7.0's error texts, verbatim: clients map the prefixes to exceptions."""
+
+from dragonfly_py.protocol.resp import ReplyError
+
+WRONGTYPE = ReplyError("WRONGTYPE Operation against a key holding the wrong kind of value")
+SYNTAX = ReplyError("ERR syntax error")
+NOT_INTEGER = ReplyError("ERR value is not an integer or out of range")
+NOT_FLOAT = ReplyError("ERR value is not a valid float")
+NO_SUCH_KEY = ReplyError("ERR no such key")
+OVERFLOW = ReplyError("ERR increment or decrement would overflow")
+NOAUTH = ReplyError("NOAUTH Authentication required.")
+WRONGPASS = ReplyError("WRONGPASS invalid username-password pair or user is disabled.")
+EXECABORT = ReplyError("EXECABORT Transaction discarded because of previous errors.")
+READONLY = ReplyError("READONLY You can't write against a read only replica.")
+LOADING = ReplyError("LOADING Redis is loading the dataset in memory")
+DB_INDEX_OUT_OF_RANGE = ReplyError("ERR DB index is out of range")
+INVALID_EXPIRE = "ERR invalid expire time in '{}' command"
+OUT_OF_RANGE = ReplyError("ERR index out of range")
+NO_CONFIG_FILE = ReplyError("ERR The server is running without a config file")
+TIMEOUT_NOT_FLOAT = ReplyError("ERR timeout is not a float or out of range")
+TIMEOUT_NEGATIVE = ReplyError("ERR timeout is negative")
+MIN_MAX_NOT_FLOAT = ReplyError("ERR min or max is not a float")
+MIN_MAX_NOT_STRING = ReplyError("ERR min or max not valid string range item")
+STRING_TOO_LONG = ReplyError("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+HASH_VALUE_NOT_INTEGER = ReplyError("ERR hash value is not an integer")
+HASH_VALUE_NOT_FLOAT = ReplyError("ERR hash value is not a float")
+NAN_OR_INF = ReplyError("ERR increment would produce NaN or Infinity")
+SCORE_NAN = ReplyError("ERR resulting score is not a number (NaN)")
+
+
+def wrong_arity(name: str) -> ReplyError:
+    return ReplyError(f"ERR wrong number of arguments for '{name}' command")
+
+
+def unknown_command(name: bytes, args: list[bytes]) -> ReplyError:
+    shown = "".join(f"'{_printable(a)}' " for a in args[:64])
+    return ReplyError(f"ERR unknown command '{_printable(name[:128])}', with args beginning with: {shown}")
+
+
+def unknown_subcommand(sub: bytes, command: str) -> ReplyError:
+    return ReplyError(
+        f"ERR unknown subcommand '{_printable(sub[:128])}'. Try {command.upper()} HELP."
+    )
+
+
+def _printable(raw: bytes) -> str:
+    # Redis sanitises with sdscatrepr-like rules; replace newlines so the error stays one line.
+    text = raw.decode("utf-8", "replace")
+    return text.replace("\r", " ").replace("\n", " ")

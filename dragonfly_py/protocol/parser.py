@@ -1,0 +1,322 @@
+"""Sans-IO request parser: bytes in, argv lists out.
+
+hiredis parses ``*``-framed requests at C speed. It cannot parse inline commands (telnet,
+``redis-benchmark -t ping_inline``, the bare newline of ``redis-cli --pipe``) and it accepts
+frames Redis refuses (integers, nested arrays), so a pure parser that mirrors Redis's
+``processInlineBuffer``/``processMultibulkBuffer`` takes over whenever hiredis is not at home:
+inline input, unauthenticated clients (tighter limits) and anything hiredis rejects. The pure
+parser also produces Redis's exact protocol error texts.
+"""
+
+from __future__ import annotations
+
+import hiredis
+
+INLINE_MAX_SIZE = 64 * 1024  # PROTO_INLINE_MAX_SIZE
+MBULK_BIG_ARG = 32 * 1024
+INT_MAX = 2**31 - 1
+UNAUTH_MAX_MULTIBULK = 10
+UNAUTH_MAX_BULK = 16384
+# Past this much buffered data of one unfinished request, check its headers early so an
+# oversized bulk length is refused when announced, not after hundreds of MB arrived.
+EARLY_CHECK_THRESHOLD = 1024 * 1024
+
+
+class ProtocolError(Exception):
+    """A request that breaks RESP; the text follows ``Protocol error: ``."""
+
+
+class RequestParser:
+    """Feed raw bytes with :meth:`feed`; it returns the complete requests found.
+
+    After a protocol error, :attr:`error` is set: the requests returned before it are valid
+    and must still run, then the connection is closed with the error.
+    """
+
+    __slots__ = (
+        "_reader",
+        "_held",
+        "_held_size",
+        "_returned_since_empty",
+        "_pure",
+        "_early_checked",
+        "error",
+        "strict",
+        "max_bulk_len",
+        "max_query_buffer",
+    )
+
+    def __init__(self, max_bulk_len: int = 512 * 1024 * 1024, max_query_buffer: int = 1 << 30) -> None:
+        self._reader = hiredis.Reader()
+        self._held: list[bytes] = []  # bytes fed to hiredis since its buffer was last empty
+        self._held_size = 0
+        self._returned_since_empty = 0
+        self._pure: bytearray | None = None  # set while the pure parser owns the stream
+        self._early_checked = False
+        self.error: str | None = None
+        self.strict = False  # unauthenticated client: Redis's smaller limits
+        self.max_bulk_len = max_bulk_len
+        self.max_query_buffer = max_query_buffer
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet part of a complete request (qbuf in CLIENT LIST)."""
+        return len(self._pure) if self._pure is not None else self._held_size
+
+    def feed(self, data: bytes) -> list[list[bytes]]:
+        if self.error is not None:
+            return []
+        if self._pure is not None or self.strict or (not self._held and data[:1] != b"*"):
+            return self._feed_pure(data)
+        reader = self._reader
+        reader.feed(data)
+        self._held.append(data)
+        self._held_size += len(data)
+        out: list[list[bytes]] = []
+        try:
+            while (request := reader.gets()) is not False:
+                if request.__class__ is not list or not _all_bulk(request):
+                    raise hiredis.ProtocolError
+                out.append(request)
+        except hiredis.ProtocolError:
+            return out + self._take_over_from_hiredis(len(out))
+        if reader.has_data():
+            self._returned_since_empty += len(out)
+            self._check_partial()
+        else:
+            self._held.clear()
+            self._held_size = 0
+            self._returned_since_empty = 0
+            self._early_checked = False
+        return out
+
+    def _check_partial(self) -> None:
+        if self._held_size > self.max_query_buffer:
+            self.error = "query buffer limit"
+        elif self._held_size > EARLY_CHECK_THRESHOLD and not self._early_checked:
+            self._early_checked = True
+            scan = _PureScanner(b"".join(self._held), self)
+            try:
+                scan.skip(self._returned_since_empty)
+                scan.next_request()
+            except ProtocolError as exc:
+                self.error = f"Protocol error: {exc}"
+
+    def _take_over_from_hiredis(self, returned_now: int) -> list[list[bytes]]:
+        """hiredis refused the stream: replay it in the pure parser from the last good request."""
+        raw = b"".join(self._held)
+        skip = self._returned_since_empty + returned_now
+        self._reset_hiredis()
+        scan = _PureScanner(raw, self)
+        scan.skip(skip)
+        self._pure = bytearray(raw[scan.pos :])
+        return self._feed_pure(b"")
+
+    def _reset_hiredis(self) -> None:
+        self._reader = hiredis.Reader()
+        self._held.clear()
+        self._held_size = 0
+        self._returned_since_empty = 0
+        self._early_checked = False
+
+    def _feed_pure(self, data: bytes) -> list[list[bytes]]:
+        buf = self._pure if self._pure is not None else bytearray()
+        buf += data
+        scan = _PureScanner(buf, self)
+        out: list[list[bytes]] = []
+        try:
+            while (request := scan.next_request()) is not None:
+                if request:
+                    out.append(request)
+        except ProtocolError as exc:
+            self.error = f"Protocol error: {exc}"
+            self._pure = None
+            return out
+        del buf[: scan.pos]
+        if len(buf) > self.max_query_buffer:
+            self.error = "query buffer limit"
+        # Hand back to hiredis once the pure parser sits on an empty buffer.
+        self._pure = buf if buf else None
+        return out
+
+
+def _all_bulk(request: list) -> bool:
+    for arg in request:
+        if arg.__class__ is not bytes:
+            return False
+    return True
+
+
+class _PureScanner:
+    """One pass over a buffer; ``pos`` is where the next unparsed request starts."""
+
+    __slots__ = ("buf", "pos", "owner")
+
+    def __init__(self, buf: bytes | bytearray, owner: RequestParser) -> None:
+        self.buf = buf
+        self.pos = 0
+        self.owner = owner
+
+    def skip(self, count: int) -> None:
+        for _ in range(count):
+            if self.next_request() is None:
+                raise AssertionError("hiredis returned a request the pure parser cannot see")
+
+    def next_request(self) -> list[bytes] | None:
+        """The next request ([] for an empty one), or None when more bytes are needed."""
+        if self.pos >= len(self.buf):
+            return None
+        if self.buf[self.pos] == 0x2A:  # '*'
+            return self._multibulk()
+        return self._inline()
+
+    def _inline(self) -> list[bytes] | None:
+        buf, start = self.buf, self.pos
+        end = buf.find(b"\n", start)
+        if end < 0:
+            if len(buf) - start > INLINE_MAX_SIZE:
+                raise ProtocolError("too big inline request")
+            return None
+        line = bytes(buf[start:end])
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        args = split_args(line)
+        if args is None:
+            raise ProtocolError("unbalanced quotes in request")
+        self.pos = end + 1
+        return args
+
+    def _line(self, too_big: str) -> bytes | None:
+        end = self.buf.find(b"\r\n", self.pos)
+        if end < 0:
+            if len(self.buf) - self.pos > INLINE_MAX_SIZE:
+                raise ProtocolError(too_big)
+            return None
+        line = bytes(self.buf[self.pos : end])
+        self.pos = end + 2
+        return line
+
+    def _multibulk(self) -> list[bytes] | None:
+        start = self.pos
+        header = self._line("too big mbulk count string")
+        if header is None:
+            return None
+        count = parse_int(header[1:])
+        if count is None or count > INT_MAX:
+            raise ProtocolError("invalid multibulk length")
+        strict = self.owner.strict
+        if strict and count > UNAUTH_MAX_MULTIBULK:
+            raise ProtocolError("unauthenticated multibulk length")
+        args: list[bytes] = []
+        for _ in range(count):
+            arg = self._bulk(strict)
+            if arg is None:
+                self.pos = start
+                return None
+            args.append(arg)
+        return args
+
+    def _bulk(self, strict: bool) -> bytes | None:
+        buf = self.buf
+        if self.pos >= len(buf):
+            return None
+        if buf[self.pos] != 0x24:  # '$'
+            end = buf.find(b"\r\n", self.pos)
+            if end < 0 and len(buf) - self.pos <= INLINE_MAX_SIZE:
+                return None
+            raise ProtocolError(f"expected '$', got '{chr(buf[self.pos])}'")
+        header = self._line("too big bulk count string")
+        if header is None:
+            return None
+        length = parse_int(header[1:])
+        if length is None or length < 0 or length > self.owner.max_bulk_len:
+            raise ProtocolError("invalid bulk length")
+        if strict and length > UNAUTH_MAX_BULK:
+            raise ProtocolError("unauthenticated bulk length")
+        end = self.pos + length
+        if end + 2 > len(buf):
+            return None
+        arg = bytes(buf[self.pos : end])
+        self.pos = end + 2  # Redis skips the CRLF without checking it
+        return arg
+
+
+def parse_int(raw: bytes | bytearray) -> int | None:
+    """Redis's string2ll: optional '-', digits, no leading zeros, no spaces, fits in 64 bits."""
+    if not raw or len(raw) > 20:
+        return None
+    digits = raw[1:] if raw[:1] == b"-" else raw
+    if not digits.isdigit() or (len(digits) > 1 and digits[:1] == b"0") or (digits == b"0" and raw[:1] == b"-"):
+        return None
+    value = int(raw)
+    if not -(2**63) <= value < 2**63:
+        return None
+    return value
+
+
+_ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b", ord("a"): b"\a"}
+_HEX = b"0123456789abcdefABCDEF"
+
+
+def split_args(line: bytes) -> list[bytes] | None:
+    """Redis's sdssplitargs: whitespace-separated words, "..." with escapes, '...'.
+
+    Returns None on unbalanced quotes (or a closing quote not followed by a space).
+    """
+    args: list[bytes] = []
+    i, n = 0, len(line)
+    while True:
+        while i < n and line[i] in b" \n\r\t\v\f":
+            i += 1
+        if i >= n:
+            return args
+        current = bytearray()
+        in_double = in_single = False
+        while True:
+            if in_double:
+                if i >= n:
+                    return None
+                c = line[i]
+                if c == 0x5C and i + 3 < n and line[i + 1] == ord("x") and line[i + 2] in _HEX and line[i + 3] in _HEX:
+                    current.append(int(line[i + 2 : i + 4], 16))
+                    i += 3
+                elif c == 0x5C and i + 1 < n:
+                    i += 1
+                    current += _ESCAPES.get(line[i], bytes([line[i]]))
+                elif c == 0x22:
+                    if i + 1 < n and line[i + 1] not in b" \n\r\t\v\f":
+                        return None
+                    in_double = False
+                    i += 1
+                    break
+                else:
+                    current.append(c)
+            elif in_single:
+                if i >= n:
+                    return None
+                c = line[i]
+                if c == 0x5C and i + 1 < n and line[i + 1] == 0x27:
+                    i += 1
+                    current.append(0x27)
+                elif c == 0x27:
+                    if i + 1 < n and line[i + 1] not in b" \n\r\t\v\f":
+                        return None
+                    in_single = False
+                    i += 1
+                    break
+                else:
+                    current.append(c)
+            else:
+                if i >= n:
+                    break
+                c = line[i]
+                if c in b" \n\r\t\v\f":
+                    break
+                if c == 0x22:
+                    in_double = True
+                elif c == 0x27:
+                    in_single = True
+                else:
+                    current.append(c)
+            i += 1
+        args.append(bytes(current))

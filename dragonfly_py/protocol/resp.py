@@ -1,0 +1,135 @@
+"""Reply values and their RESP2 / RESP3 encodings.
+
+Commands return plain Python values; the encoder picks the wire form for the client's
+protocol version:
+
+=================  =======================  ==========================
+value              RESP2                    RESP3
+=================  =======================  ==========================
+bytes              bulk string              bulk string
+int                integer                  integer
+None               null bulk ``$-1``        null ``_``
+str                status ``+...``          status
+list / tuple       array                    array
+Map (dict)         flat array               map ``%``
+SetReply           array                    set ``~``
+float              bulk string (%.17g)      double ``,``
+NullArray          ``*-1``                  null ``_``
+Push               array                    push ``>``
+Verbatim           bulk string              verbatim ``=``
+bool               integer 0/1              boolean ``#``
+ReplyError         error ``-...``           error
+Raw                bytes as they are        bytes as they are
+=================  =======================  ==========================
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+class ReplyError(Exception):
+    """An error reply; the message already carries its prefix (``ERR``, ``WRONGTYPE`` ...)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Map(dict):
+    """A RESP3 map; flattened to key, value, ... in RESP2."""
+
+    __slots__ = ()
+
+
+class SetReply(list):
+    """A RESP3 set; an array in RESP2."""
+
+    __slots__ = ()
+
+
+class Push(list):
+    """An out-of-band push (pub/sub messages, invalidations)."""
+
+    __slots__ = ()
+
+
+class Verbatim(bytes):
+    """Verbatim text (INFO, CLIENT INFO ...): ``=`` with ``txt:`` in RESP3."""
+
+    __slots__ = ()
+
+
+class Raw(bytes):
+    """Bytes already in wire form for every protocol version."""
+
+    __slots__ = ()
+
+
+class _NullArray:
+    __slots__ = ()
+
+
+NULL_ARRAY = _NullArray()
+OK = Raw(b"+OK\r\n")
+QUEUED = Raw(b"+QUEUED\r\n")
+PONG = Raw(b"+PONG\r\n")
+EMPTY_ARRAY: list[Any] = []
+
+_INT_CACHE = [b":%d\r\n" % i for i in range(-1, 1024)]
+
+
+def format_double(value: float) -> bytes:
+    """Redis 7.0's addReplyDouble text: ``%.17g`` with ``inf``/``-inf``."""
+    if math.isinf(value):
+        return b"inf" if value > 0 else b"-inf"
+    return b"%.17g" % value
+
+
+def encode(value: Any, resp3: bool = False) -> bytes:
+    """One reply in wire form."""
+    cls = value.__class__
+    if cls is bytes:
+        return b"$%d\r\n%b\r\n" % (len(value), value)
+    if cls is Raw:
+        return value
+    if cls is int:
+        return _INT_CACHE[value + 1] if -1 <= value < 1023 else b":%d\r\n" % value
+    if value is None:
+        return b"_\r\n" if resp3 else b"$-1\r\n"
+    if cls is list or cls is tuple:
+        return b"*%d\r\n" % len(value) + b"".join([encode(item, resp3) for item in value])
+    if cls is str:
+        return b"+%b\r\n" % value.encode()
+    return _encode_rare(value, cls, resp3)
+
+
+def _encode_rare(value: Any, cls: type, resp3: bool) -> bytes:
+    if isinstance(value, ReplyError):
+        return b"-%b\r\n" % value.message.encode()
+    if cls is Map:
+        head = b"%%%d\r\n" % len(value) if resp3 else b"*%d\r\n" % (2 * len(value))
+        return head + b"".join([encode(k, resp3) + encode(v, resp3) for k, v in value.items()])
+    if cls is SetReply:
+        head = b"~%d\r\n" if resp3 else b"*%d\r\n"
+        return head % len(value) + b"".join([encode(item, resp3) for item in value])
+    if cls is float:
+        text = format_double(value)
+        return b",%b\r\n" % text if resp3 else b"$%d\r\n%b\r\n" % (len(text), text)
+    if cls is bool:
+        return (b"#t\r\n" if value else b"#f\r\n") if resp3 else (b":1\r\n" if value else b":0\r\n")
+    if value is NULL_ARRAY:
+        return b"_\r\n" if resp3 else b"*-1\r\n"
+    if cls is Push:
+        head = b">%d\r\n" if resp3 else b"*%d\r\n"
+        return head % len(value) + b"".join([encode(item, resp3) for item in value])
+    if cls is Verbatim:
+        if resp3:
+            return b"=%d\r\ntxt:%b\r\n" % (len(value) + 4, value)
+        return b"$%d\r\n%b\r\n" % (len(value), value)
+    if isinstance(value, bytes):
+        return encode(bytes(value), resp3)
+    if isinstance(value, list | tuple):
+        return encode(list(value), resp3)
+    raise TypeError(f"cannot encode reply of type {cls.__name__}")

@@ -1,0 +1,208 @@
+"""Per-client state and the command execution path (Redis's processCommand + call)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from dragonfly_py import errors
+from dragonfly_py.commands.registry import (
+    COMMANDS,
+    MULTI_CONTROL,
+    PUBSUB_CONTEXT_ALLOWED,
+    Command,
+    arity_ok,
+    resolve,
+)
+from dragonfly_py.protocol.resp import QUEUED, ReplyError, encode
+
+if TYPE_CHECKING:
+    from dragonfly_py.server.server import Server
+    from dragonfly_py.storage.keyspace import Database
+
+
+class _NoReply:
+    """A command that answers later (blocked) or never (CLIENT REPLY OFF)."""
+
+    __slots__ = ()
+
+
+NO_REPLY = _NoReply()
+BLOCKED = _NoReply()
+
+
+class Client:
+    __slots__ = (
+        "id",
+        "server",
+        "conn",
+        "db",
+        "resp3",
+        "name",
+        "lib_name",
+        "lib_ver",
+        "authenticated",
+        "user",
+        "multi",
+        "multi_error",
+        "watched",
+        "watch_dirty",
+        "channels",
+        "patterns",
+        "reply_mode",
+        "created",
+        "last_interaction",
+        "last_command",
+        "kind",
+        "blocked",
+        "close_after_reply",
+        "no_evict",
+        "addr",
+        "laddr",
+        "in_exec",
+        "output",
+        "monitor",
+    )
+
+    def __init__(self, server: Server, conn: Any, addr: str, laddr: str, client_id: int) -> None:
+        self.id = client_id
+        self.server = server
+        self.conn = conn
+        self.db: Database = server.keyspace.dbs[0]
+        self.resp3 = False
+        self.name = b""
+        self.lib_name = b""
+        self.lib_ver = b""
+        self.authenticated = not server.config["requirepass"]
+        self.user = "default"
+        self.multi: list[tuple[Command, list[bytes]]] | None = None
+        self.multi_error = False
+        self.watched: set[tuple[int, bytes]] = set()
+        self.watch_dirty = False
+        self.channels: set[bytes] = set()
+        self.patterns: set[bytes] = set()
+        self.reply_mode = "on"  # on | off | skip
+        self.created = time.monotonic()
+        self.last_interaction = self.created
+        self.last_command = "NULL"
+        self.kind = "normal"  # normal | pubsub | master | replica
+        self.blocked: Any = None  # the blocking state while blocked
+        self.close_after_reply = False
+        self.no_evict = False
+        self.addr = addr
+        self.laddr = laddr
+        self.in_exec = False
+        self.output: list[bytes] = []  # replies of the current batch, written in one go
+        self.monitor = False
+
+    # -- output ------------------------------------------------------------------------------
+    def send(self, reply: Any) -> None:
+        """Queue a reply (or push) for this client; the server flushes after the batch."""
+        self.output.append(encode(reply, self.resp3))
+        self.server.pending_flush.add(self)
+
+    # -- execution ---------------------------------------------------------------------------
+    def execute(self, argv: list[bytes]) -> Any:
+        """Run one request through every check Redis's processCommand makes."""
+        server = self.server
+        cmd = COMMANDS.get(argv[0].lower())
+        if cmd is None or cmd.subcommands:
+            found = resolve(argv)
+            if found.__class__ is not Command:
+                self._flag_transaction()
+                return found
+            cmd = found
+        if not arity_ok(cmd, len(argv)):
+            self._flag_transaction()
+            cmd.rejected_calls += 1
+            return errors.wrong_arity(cmd.full_name)
+        if not self.authenticated and not cmd.no_auth:
+            self._flag_transaction()
+            return errors.NOAUTH
+        rejection = server.reject_reason(self, cmd, argv)
+        if rejection is not None:
+            self._flag_transaction()
+            cmd.rejected_calls += 1
+            return rejection
+        if self.multi is not None and argv[0].lower() not in MULTI_CONTROL:
+            self.multi.append((cmd, argv))
+            return QUEUED
+        return self.call(cmd, argv)
+
+    def call(self, cmd: Command, argv: list[bytes]) -> Any:
+        """Execute a command that passed the checks: stats, slowlog, monitors (Redis's call)."""
+        server = self.server
+        if server.monitors:
+            server.feed_monitors(self, argv)
+        self.last_command = cmd.full_name
+        start = time.perf_counter_ns()
+        try:
+            reply = cmd.handler(self, argv)  # type: ignore[misc]
+        except ReplyError as exc:
+            reply = exc
+        usec = (time.perf_counter_ns() - start) // 1000
+        cmd.calls += 1
+        cmd.usec += usec
+        if reply.__class__ is ReplyError:
+            cmd.failed_calls += 1
+        server.stats.commands += 1
+        if usec >= server.slowlog_threshold >= 0:
+            server.slowlog.add(self, argv, usec)
+        if server.ready_keys:
+            server.serve_blocked_clients()
+        return reply
+
+    def _flag_transaction(self) -> None:
+        if self.multi is not None:
+            self.multi_error = True
+
+    def in_pubsub_context(self) -> bool:
+        return not self.resp3 and bool(self.channels or self.patterns)
+
+    def pubsub_context_error(self, argv: list[bytes]) -> ReplyError | None:
+        if self.in_pubsub_context() and argv[0].lower() not in PUBSUB_CONTEXT_ALLOWED:
+            name = argv[0].decode("utf-8", "replace")
+            return ReplyError(
+                f"ERR Can't execute '{name.lower()}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
+                "are allowed in this context"
+            )
+        return None
+
+    # -- CLIENT LIST / INFO ------------------------------------------------------------------
+    def flags_text(self) -> str:
+        flags = ""
+        if self.kind == "replica":
+            flags += "S"
+        if self.kind == "master":
+            flags += "M"
+        if self.channels or self.patterns:
+            flags += "P"
+        if self.multi is not None:
+            flags += "x"
+        if self.blocked is not None:
+            flags += "b"
+        if self.watch_dirty:
+            flags += "d"
+        if self.close_after_reply:
+            flags += "c"
+        if self.no_evict:
+            flags += "e"
+        if self.monitor:
+            flags += "O"
+        return flags or "N"
+
+    def info_line(self) -> str:
+        now = time.monotonic()
+        qbuf = self.conn.parser.buffered if self.conn is not None else 0
+        obuf = self.conn.output_size() if self.conn is not None else 0
+        cmd = self.last_command if self.last_command == "NULL" else self.last_command.lower()
+        return (
+            f"id={self.id} addr={self.addr} laddr={self.laddr} fd={self.conn.fileno() if self.conn else -1} "
+            f"name={self.name.decode('utf-8', 'replace')} age={int(now - self.created)} "
+            f"idle={int(now - self.last_interaction)} flags={self.flags_text()} db={self.db.index} "
+            f"sub={len(self.channels)} psub={len(self.patterns)} ssub=0 "
+            f"multi={len(self.multi) if self.multi is not None else -1} qbuf={qbuf} qbuf-free=0 argv-mem=0 "
+            f"multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={obuf} tot-mem={qbuf + obuf + 1024} events=r "
+            f"cmd={cmd} user={self.user} redir=-1 resp={3 if self.resp3 else 2}"
+            + (f" lib-name={self.lib_name.decode()} lib-ver={self.lib_ver.decode()}" if self.lib_name or self.lib_ver else "")
+        )

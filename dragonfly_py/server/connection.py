@@ -1,0 +1,188 @@
+"""One asyncio.Protocol per client connection: bytes in, replies out, one write per read."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import TYPE_CHECKING, Any
+
+from dragonfly_py.protocol.parser import RequestParser
+from dragonfly_py.protocol.resp import ReplyError, encode
+from dragonfly_py.server.client import BLOCKED, NO_REPLY, Client
+from dragonfly_py.storage.keyspace import now_ms
+
+if TYPE_CHECKING:
+    from dragonfly_py.server.server import Server
+
+
+def _format_addr(sockname: Any) -> str:
+    if not sockname:
+        return "?:0"
+    host, port = sockname[0], sockname[1]
+    return f"{host}:{port}"
+
+
+class ClientConnection(asyncio.Protocol):
+    """Feeds the parser, runs complete requests in order, writes the joined replies."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.transport: asyncio.Transport | None = None
+        self.client: Client | None = None
+        self.parser = RequestParser(
+            max_bulk_len=server.config["proto-max-bulk-len"],
+            max_query_buffer=server.config["client-query-buffer-limit"],
+        )
+        self.pending: list[list[bytes]] = []  # requests waiting behind a blocked one
+        self.closed = False
+        self._soft_limit_since: float | None = None
+
+    # -- asyncio callbacks -------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        server = self.server
+        client = Client(
+            server,
+            self,
+            _format_addr(transport.get_extra_info("peername")),
+            _format_addr(transport.get_extra_info("sockname")),
+            server.next_client_id(),
+        )
+        self.client = client
+        self.parser.strict = not client.authenticated
+        if len(server.clients) >= server.config["maxclients"]:
+            transport.write(b"-ERR max number of clients reached\r\n")
+            server.stats.rejected_connections += 1
+            self._close()
+            return
+        server.add_client(client)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.client is not None:
+            self.server.remove_client(self.client)
+
+    def data_received(self, data: bytes) -> None:
+        client = self.client
+        if client is None or self.closed:
+            return
+        server = self.server
+        server.keyspace.now = now_ms()
+        requests = self.parser.feed(data)
+        if client.blocked is not None or self.pending:
+            self.pending.extend(requests)
+        elif requests:
+            self.run(requests)
+        if self.parser.error is not None:
+            self._protocol_error(self.parser.error)
+        server.flush_pending()
+
+    def fileno(self) -> int:
+        sock = self.transport.get_extra_info("socket") if self.transport else None
+        return sock.fileno() if sock is not None else -1
+
+    def output_size(self) -> int:
+        return self.transport.get_write_buffer_size() if self.transport and not self.closed else 0
+
+    # -- request loop ------------------------------------------------------------------------
+    def run(self, requests: list[list[bytes]]) -> None:
+        """Execute requests in order until one blocks; the rest wait in ``pending``."""
+        client = self.client
+        assert client is not None
+        execute = client.execute
+        output = client.output
+        resp3 = client.resp3
+        for index, argv in enumerate(requests):
+            reply = execute(argv)
+            if reply.__class__ is NO_REPLY.__class__:
+                if reply is BLOCKED:
+                    self.pending = requests[index + 1 :]
+                    break
+                continue
+            if client.reply_mode != "on":
+                if client.reply_mode == "skip":
+                    client.reply_mode = "on"
+                continue
+            if reply.__class__ is ReplyError:
+                self.server.count_error(reply)
+            if client.resp3 is not resp3:
+                resp3 = client.resp3  # HELLO switched the protocol mid-batch
+            output.append(encode(reply, resp3))
+            if client.close_after_reply or self.closed:
+                break
+        self.server.pending_flush.add(client)
+        if self.parser.strict and client.authenticated:
+            self.parser.strict = False
+        client.last_interaction = self.server.clock()
+
+    def resume(self) -> None:
+        """Continue with requests that queued up while the client was blocked."""
+        if self.closed or self.client is None or self.client.blocked is not None:
+            return
+        requests, self.pending = self.pending, []
+        if requests:
+            self.run(requests)
+        self.server.flush_pending()
+
+    def flush(self) -> None:
+        """Write everything the client has queued, then enforce its output buffer limit."""
+        client = self.client
+        if client is None or self.transport is None:
+            return
+        output = client.output
+        if output:
+            if not self.closed:
+                self.transport.write(b"".join(output) if len(output) > 1 else output[0])
+            output.clear()
+        if client.close_after_reply:
+            self._close()
+        elif self.server.output_limits_active and not self.closed:
+            self._check_output_limit()
+
+    def _check_output_limit(self) -> None:
+        client = self.client
+        assert client is not None and self.transport is not None
+        limit = self.server.output_limit_for(client)
+        if limit is None:
+            return
+        size = self.transport.get_write_buffer_size()
+        now = self.server.clock()
+        over_hard = limit.hard and size > limit.hard
+        over_soft = limit.soft and size > limit.soft
+        if over_soft and not over_hard:
+            if self._soft_limit_since is None:
+                self._soft_limit_since = now
+            over_hard = now - self._soft_limit_since > limit.soft_seconds
+        elif not over_soft:
+            self._soft_limit_since = None
+        if over_hard:
+            self.server.log.warning(
+                "Client scheduled to be closed ASAP for overcoming of output buffer limits.",
+                client=client.info_line(),
+            )
+            self.server.stats.client_output_buffer_limit_disconnections += 1
+            self._close()
+
+    def _protocol_error(self, message: str) -> None:
+        client = self.client
+        assert client is not None
+        if message == "query buffer limit":
+            self.server.log.warning("Closing client that reached max query buffer length", client=client.info_line())
+        else:
+            self.server.log.info(f"{message}, closing client", client=client.addr)
+            client.output.append(encode(ReplyError(f"ERR {message}")))
+        client.close_after_reply = True
+        self.server.pending_flush.add(client)
+
+    def _close(self) -> None:
+        if not self.closed and self.transport is not None:
+            self.closed = True
+            self.transport.close()
+
+    def close(self) -> None:
+        """Close after what is queued has been written (CLIENT KILL, QUIT, shutdown)."""
+        self.flush()
+        self._close()

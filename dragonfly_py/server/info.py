@@ -1,0 +1,306 @@
+"""INFO sections with Redis 7.0's field names and order (Sentinel and exporters parse them)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from dragonfly_py import REDIS_VERSION
+
+if TYPE_CHECKING:
+    from dragonfly_py.server.server import Server
+
+Fields = list[tuple[str, object]]
+
+
+def _rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def human_bytes(n: int) -> str:
+    for unit, size in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.2f}{unit}"
+    return f"{n}B"
+
+
+def server_section(server: Server) -> Fields:
+    uptime = int(time.time() - server.started)
+    uname = platform.uname()
+    return [
+        ("redis_version", REDIS_VERSION),
+        ("redis_git_sha1", "00000000"),
+        ("redis_git_dirty", 0),
+        ("redis_build_id", "0"),
+        ("redis_mode", server.mode),
+        ("os", f"{uname.system} {uname.release} {uname.machine}"),
+        ("arch_bits", 64),
+        ("monotonic_clock", "POSIX clock_gettime"),
+        ("multiplexing_api", "epoll"),
+        ("atomicvar_api", "c11-builtin"),
+        ("gcc_version", "0.0.0"),
+        ("process_id", os.getpid()),
+        ("process_supervised", "no"),
+        ("run_id", server.run_id),
+        ("tcp_port", server.tcp_port),
+        ("server_time_usec", time.time_ns() // 1000),
+        ("uptime_in_seconds", uptime),
+        ("uptime_in_days", uptime // 86400),
+        ("hz", server.config["hz"]),
+        ("configured_hz", server.config["hz"]),
+        ("lru_clock", int(time.time()) & ((1 << 24) - 1)),
+        ("executable", os.path.abspath(sys.argv[0])),
+        ("config_file", str(server.config.file or "")),
+        ("io_threads_active", 0),
+    ]
+
+
+def clients_section(server: Server) -> Fields:
+    return [
+        ("connected_clients", sum(1 for c in server.clients.values() if c.kind != "replica")),
+        ("cluster_connections", 0),
+        ("maxclients", server.config["maxclients"]),
+        ("client_recent_max_input_buffer", 0),
+        ("client_recent_max_output_buffer", 0),
+        ("blocked_clients", sum(1 for c in server.clients.values() if c.blocked is not None)),
+        ("tracking_clients", 0),
+        ("clients_in_timeout_table", sum(1 for c in server.clients.values() if c.blocked is not None)),
+    ]
+
+
+def memory_section(server: Server) -> Fields:
+    rss = _rss_bytes()
+    server.peak_memory = max(server.peak_memory, rss)
+    maxmemory = server.config["maxmemory"]
+    return [
+        ("used_memory", rss),
+        ("used_memory_human", human_bytes(rss)),
+        ("used_memory_rss", rss),
+        ("used_memory_rss_human", human_bytes(rss)),
+        ("used_memory_peak", server.peak_memory),
+        ("used_memory_peak_human", human_bytes(server.peak_memory)),
+        ("used_memory_peak_perc", f"{100 * rss / server.peak_memory:.2f}%"),
+        ("used_memory_overhead", 0),
+        ("used_memory_startup", 0),
+        ("used_memory_dataset", rss),
+        ("used_memory_dataset_perc", "100.00%"),
+        ("total_system_memory", os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")),
+        ("maxmemory", maxmemory),
+        ("maxmemory_human", human_bytes(maxmemory)),
+        ("maxmemory_policy", server.config["maxmemory-policy"]),
+        ("mem_fragmentation_ratio", "1.00"),
+        ("mem_replication_backlog", 0),
+        ("mem_clients_slaves", 0),
+        ("mem_clients_normal", 0),
+        ("mem_allocator", "libc"),
+        ("lazyfree_pending_objects", 0),
+    ]
+
+
+def persistence_section(server: Server) -> Fields:
+    return [
+        ("loading", int(server.loading)),
+        ("async_loading", 0),
+        ("current_cow_peak", 0),
+        ("current_cow_size", 0),
+        ("current_cow_size_age", 0),
+        ("current_fork_perc", "0.00"),
+        ("current_save_keys_processed", 0),
+        ("current_save_keys_total", 0),
+        ("rdb_changes_since_last_save", server.keyspace.dirty),
+        ("rdb_bgsave_in_progress", 0),
+        ("rdb_last_save_time", server.last_save),
+        ("rdb_last_bgsave_status", "ok"),
+        ("rdb_last_bgsave_time_sec", -1),
+        ("rdb_current_bgsave_time_sec", -1),
+        ("rdb_saves", 0),
+        ("rdb_last_cow_size", 0),
+        ("rdb_last_load_keys_expired", 0),
+        ("rdb_last_load_keys_loaded", 0),
+        ("aof_enabled", 0),
+        ("aof_rewrite_in_progress", 0),
+        ("aof_rewrite_scheduled", 0),
+        ("aof_last_rewrite_time_sec", -1),
+        ("aof_current_rewrite_time_sec", -1),
+        ("aof_last_bgrewrite_status", "ok"),
+        ("aof_rewrites", 0),
+        ("aof_rewrites_consecutive_failures", 0),
+        ("aof_last_write_status", "ok"),
+        ("aof_last_cow_size", 0),
+        ("module_fork_in_progress", 0),
+        ("module_fork_last_cow_size", 0),
+    ]
+
+
+def stats_section(server: Server) -> Fields:
+    stats = server.stats
+    return [
+        ("total_connections_received", stats.connections_received),
+        ("total_commands_processed", stats.commands),
+        ("instantaneous_ops_per_sec", server.instantaneous_ops()),
+        ("total_net_input_bytes", 0),
+        ("total_net_output_bytes", 0),
+        ("total_net_repl_input_bytes", 0),
+        ("total_net_repl_output_bytes", 0),
+        ("instantaneous_input_kbps", "0.00"),
+        ("instantaneous_output_kbps", "0.00"),
+        ("instantaneous_input_repl_kbps", "0.00"),
+        ("instantaneous_output_repl_kbps", "0.00"),
+        ("rejected_connections", stats.rejected_connections),
+        ("sync_full", 0),
+        ("sync_partial_ok", 0),
+        ("sync_partial_err", 0),
+        ("expired_keys", stats.expired_keys),
+        ("expired_stale_perc", "0.00"),
+        ("expired_time_cap_reached_count", 0),
+        ("expire_cycle_cpu_milliseconds", 0),
+        ("evicted_keys", 0),
+        ("evicted_clients", 0),
+        ("total_eviction_exceeded_time", 0),
+        ("current_eviction_exceeded_time", 0),
+        ("keyspace_hits", stats.keyspace_hits),
+        ("keyspace_misses", stats.keyspace_misses),
+        ("pubsub_channels", len(server.channels)),
+        ("pubsub_patterns", len(server.patterns)),
+        ("pubsubshard_channels", 0),
+        ("latest_fork_usec", 0),
+        ("total_forks", 0),
+        ("migrate_cached_sockets", 0),
+        ("slave_expires_tracked_keys", 0),
+        ("active_defrag_hits", 0),
+        ("active_defrag_misses", 0),
+        ("active_defrag_key_hits", 0),
+        ("active_defrag_key_misses", 0),
+        ("total_active_defrag_time", 0),
+        ("current_active_defrag_time", 0),
+        ("tracking_total_keys", 0),
+        ("tracking_total_items", 0),
+        ("tracking_total_prefixes", 0),
+        ("unexpected_error_replies", 0),
+        ("total_error_replies", sum(stats_errors(server).values())),
+        ("dump_payload_sanitizations", 0),
+        ("total_reads_processed", 0),
+        ("total_writes_processed", 0),
+        ("io_threaded_reads_processed", 0),
+        ("io_threaded_writes_processed", 0),
+        ("client_output_buffer_limit_disconnections", stats.client_output_buffer_limit_disconnections),
+    ]
+
+
+def stats_errors(server: Server) -> dict[str, int]:
+    return server.error_counts
+
+
+def replication_section(server: Server) -> Fields:
+    return server.replication_info()
+
+
+def cpu_section(server: Server) -> Fields:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return [
+        ("used_cpu_sys", f"{usage.ru_stime:.6f}"),
+        ("used_cpu_user", f"{usage.ru_utime:.6f}"),
+        ("used_cpu_sys_children", f"{children.ru_stime:.6f}"),
+        ("used_cpu_user_children", f"{children.ru_utime:.6f}"),
+        ("used_cpu_sys_main_thread", f"{usage.ru_stime:.6f}"),
+        ("used_cpu_user_main_thread", f"{usage.ru_utime:.6f}"),
+    ]
+
+
+def modules_section(server: Server) -> Fields:
+    return []
+
+
+def commandstats_section(server: Server) -> Fields:
+    from dragonfly_py.commands.registry import COMMANDS
+
+    out: Fields = []
+    for cmd in COMMANDS.values():
+        for entry in [cmd, *cmd.subcommands.values()]:
+            if entry.calls or entry.rejected_calls or entry.failed_calls:
+                per_call = entry.usec / entry.calls if entry.calls else 0
+                out.append(
+                    (
+                        f"cmdstat_{entry.full_name}",
+                        f"calls={entry.calls},usec={entry.usec},usec_per_call={per_call:.2f},"
+                        f"rejected_calls={entry.rejected_calls},failed_calls={entry.failed_calls}",
+                    )
+                )
+    return out
+
+
+def errorstats_section(server: Server) -> Fields:
+    return [(f"errorstat_{prefix}", f"count={count}") for prefix, count in server.error_counts.items()]
+
+
+def latencystats_section(server: Server) -> Fields:
+    return []
+
+
+def cluster_section(server: Server) -> Fields:
+    return [("cluster_enabled", 0)]
+
+
+def keyspace_section(server: Server) -> Fields:
+    out: Fields = []
+    now = server.keyspace.now
+    for db in server.keyspace.dbs:
+        if db.data:
+            ttls = [when - now for when in db.expires.values() if when > now]
+            avg = sum(ttls) // len(ttls) if ttls else 0
+            out.append((f"db{db.index}", f"keys={len(db.data)},expires={len(db.expires)},avg_ttl={avg}"))
+    return out
+
+
+SECTIONS: dict[str, Callable[[Server], Fields]] = {
+    "server": server_section,
+    "clients": clients_section,
+    "memory": memory_section,
+    "persistence": persistence_section,
+    "stats": stats_section,
+    "replication": replication_section,
+    "cpu": cpu_section,
+    "modules": modules_section,
+    "commandstats": commandstats_section,
+    "errorstats": errorstats_section,
+    "latencystats": latencystats_section,
+    "cluster": cluster_section,
+    "keyspace": keyspace_section,
+}
+DEFAULT_SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules",
+                    "errorstats", "cluster", "keyspace"]
+EXTRA_IN_ALL = ["commandstats", "latencystats"]
+
+
+def select_sections(requested: list[str]) -> list[str]:
+    """Which sections INFO shows for its arguments (default, all, everything, names)."""
+    if not requested:
+        return DEFAULT_SECTIONS
+    chosen: set[str] = set()
+    for name in (r.lower() for r in requested):
+        if name == "default":
+            chosen.update(DEFAULT_SECTIONS)
+        elif name in ("all", "everything"):
+            chosen.update(DEFAULT_SECTIONS + EXTRA_IN_ALL)
+        elif name in SECTIONS:
+            chosen.add(name)
+    return [name for name in SECTIONS if name in chosen]
+
+
+def render(server: Server, requested: list[str]) -> str:
+    parts = []
+    for name in select_sections(requested):
+        lines = [f"# {name.capitalize() if name != 'cpu' else 'CPU'}"]
+        lines += [f"{key}:{value}" for key, value in SECTIONS[name](server)]
+        parts.append("\r\n".join(lines) + "\r\n")
+    return "\r\n".join(parts)

@@ -1,0 +1,399 @@
+"""The server: shared state, listeners, the periodic tick and the lifecycle (uvicorn style)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from dragonfly_py.commands.registry import Command
+from dragonfly_py.config import Config, OutputBufferLimit
+from dragonfly_py.logs import get_logger
+from dragonfly_py.protocol.resp import Push, ReplyError
+from dragonfly_py.server.client import Client
+from dragonfly_py.server.connection import ClientConnection
+from dragonfly_py.storage.keyspace import Database, Keyspace
+
+
+@dataclass
+class Stats:
+    connections_received: int = 0
+    commands: int = 0
+    rejected_connections: int = 0
+    expired_keys: int = 0
+    keyspace_hits: int = 0
+    keyspace_misses: int = 0
+    error_replies: int = 0
+    client_output_buffer_limit_disconnections: int = 0
+    pubsub_messages: int = 0
+
+
+@dataclass
+class SlowlogEntry:
+    id: int
+    timestamp: int
+    usec: int
+    argv: list[bytes]
+    addr: str
+    name: bytes
+
+
+class Slowlog:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.entries: deque[SlowlogEntry] = deque()
+        self.next_id = 0
+
+    def add(self, client: Client, argv: list[bytes], usec: int) -> None:
+        shown = argv[:32]
+        if len(argv) > 32:
+            shown = argv[:31] + [b"... (%d more arguments)" % (len(argv) - 31)]
+        shown = [a if len(a) <= 128 else a[:128] + b"... (%d more bytes)" % (len(a) - 128) for a in shown]
+        self.entries.appendleft(SlowlogEntry(self.next_id, int(time.time()), usec, shown, client.addr, client.name))
+        self.next_id += 1
+        while len(self.entries) > self.config["slowlog-max-len"]:
+            self.entries.pop()
+
+
+@dataclass
+class BlockState:
+    """A client waiting in BLPOP & co.: the keys, and how to retry when one is ready."""
+
+    keys: list[tuple[int, bytes]]
+    retry: Callable[[], Any]  # returns the reply, or None to keep waiting
+    on_timeout: Any
+    timer: asyncio.TimerHandle | None = None
+
+
+class Server:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.log = get_logger("server")
+        self.keyspace = Keyspace(config["databases"])
+        self.keyspace.on_expired = self._on_expired
+        self.run_id = secrets.token_hex(20)
+        self.started = time.time()
+        self.started_monotonic = time.monotonic()
+        self.clock = time.monotonic
+        self.clients: dict[int, Client] = {}
+        self._last_client_id = 0
+        self.stats = Stats()
+        self.slowlog = Slowlog(config)
+        self.monitors: list[Client] = []
+        self.pending_flush: set[Client] = set()
+        self.channels: dict[bytes, set[Client]] = {}
+        self.patterns: dict[bytes, set[Client]] = {}
+        self.waiters: dict[tuple[int, bytes], deque[Client]] = self.keyspace.blocking
+        self.ready_keys = self.keyspace.ready_keys
+        self.restricted = False  # loading, replica, MISCONF...: see reject_reason
+        self.loading = False
+        self.last_save = int(time.time())
+        self.listeners: list[asyncio.AbstractServer] = []
+        self.shutdown_event: asyncio.Event | None = None
+        self.exit_code = 0
+        self.tcp_port = config["port"]
+        self._ops_samples: deque[tuple[float, int]] = deque(maxlen=16)
+        self.output_limits_active = True
+        self.mode = "standalone"
+        self.peak_memory = 0
+        self.error_counts: dict[str, int] = {}
+        # Replication identity (the replication issue builds on these).
+        self.replid = secrets.token_hex(20)
+        self.replid2 = "0" * 40
+        self.master_repl_offset = 0
+        self.second_repl_offset = -1
+        self.slowlog_threshold = config["slowlog-log-slower-than"]
+        config.on_change("slowlog-log-slower-than", self._set_slowlog_threshold)
+        config.on_change("requirepass", self._on_requirepass)
+
+    # -- clients -----------------------------------------------------------------------------
+    def next_client_id(self) -> int:
+        self._last_client_id += 1
+        return self._last_client_id
+
+    def add_client(self, client: Client) -> None:
+        self.clients[client.id] = client
+        self.stats.connections_received += 1
+
+    def remove_client(self, client: Client) -> None:
+        self.clients.pop(client.id, None)
+        self.pending_flush.discard(client)
+        from dragonfly_py.commands.pubsub import unsubscribe_all
+        from dragonfly_py.commands.transactions import unwatch_all
+
+        unsubscribe_all(client)
+        unwatch_all(client)
+        if client.blocked is not None:
+            self.unblock(client)
+        if client.monitor:
+            self.monitors.remove(client)
+
+    def flush_pending(self) -> None:
+        while self.pending_flush:
+            client = self.pending_flush.pop()
+            if client.conn is not None:
+                client.conn.flush()
+
+    def output_limit_for(self, client: Client) -> OutputBufferLimit | None:
+        limits = self.config["client-output-buffer-limit"]
+        kind = "pubsub" if client.channels or client.patterns else client.kind
+        limit = limits.get(kind if kind in limits else "normal")
+        return limit if limit and (limit.hard or limit.soft) else None
+
+    def _on_requirepass(self, value: str) -> None:
+        if not value:
+            for client in self.clients.values():
+                client.authenticated = True
+
+    def _set_slowlog_threshold(self, value: int) -> None:
+        self.slowlog_threshold = value
+
+    def count_error(self, error: ReplyError) -> None:
+        prefix = error.message.split(" ", 1)[0]
+        self.error_counts[prefix] = self.error_counts.get(prefix, 0) + 1
+
+    # -- replication surface -----------------------------------------------------------------
+    def role_name(self) -> str:
+        return "master"
+
+    def replication_info(self) -> list[tuple[str, object]]:
+        return [
+            ("role", "master"),
+            ("connected_slaves", 0),
+            ("master_failover_state", "no-failover"),
+            ("master_replid", self.replid),
+            ("master_replid2", self.replid2),
+            ("master_repl_offset", self.master_repl_offset),
+            ("second_repl_offset", self.second_repl_offset),
+            ("repl_backlog_active", 0),
+            ("repl_backlog_size", self.config["repl-backlog-size"]),
+            ("repl_backlog_first_byte_offset", 0),
+            ("repl_backlog_histlen", 0),
+        ]
+
+    def connected_replica_count(self) -> int:
+        return 0
+
+    def reset_stats(self) -> None:
+        """CONFIG RESETSTAT."""
+        from dragonfly_py.commands.registry import COMMANDS
+
+        self.stats = Stats()
+        self.error_counts.clear()
+        self.slowlog.entries.clear()
+        for cmd in COMMANDS.values():
+            for entry in [cmd, *cmd.subcommands.values()]:
+                entry.calls = entry.usec = entry.rejected_calls = entry.failed_calls = 0
+
+    def role_reply(self) -> list[object]:
+        return [b"master", self.master_repl_offset, []]
+
+    # -- command checks ----------------------------------------------------------------------
+    def reject_reason(self, client: Client, cmd: Command, argv: list[bytes]) -> ReplyError | None:
+        """Why a command may not run now (Redis's processCommand order), or None."""
+        if client.channels or client.patterns:
+            error = client.pubsub_context_error(argv)
+            if error is not None:
+                return error
+        if not self.restricted:
+            return None
+        if self.loading and not cmd.allowed_when_loading:
+            from dragonfly_py.errors import LOADING
+
+            return LOADING
+        return None
+
+    # -- monitors and pub/sub ----------------------------------------------------------------
+    def feed_monitors(self, client: Client, argv: list[bytes]) -> None:
+        args = " ".join('"' + _repr_arg(a) + '"' for a in argv)
+        line = f"{time.time():.6f} [{client.db.index} {client.addr}] {args}"
+        for monitor in self.monitors:
+            monitor.send(line)
+
+    def publish(self, channel: bytes, message: bytes) -> int:
+        from dragonfly_py.storage.glob import glob_match
+
+        receivers = 0
+        for client in self.channels.get(channel, ()):
+            client.send(Push([b"message", channel, message]))
+            receivers += 1
+        for pattern, clients in self.patterns.items():
+            if glob_match(pattern, channel):
+                for client in clients:
+                    client.send(Push([b"pmessage", pattern, channel, message]))
+                    receivers += 1
+        self.stats.pubsub_messages += 1
+        return receivers
+
+    # -- blocking operations -----------------------------------------------------------------
+    def block(self, client: Client, keys: list[bytes], timeout: float, retry: Callable[[], Any], on_timeout: Any) -> None:
+        state = BlockState([(client.db.index, k) for k in keys], retry, on_timeout)
+        for entry in state.keys:
+            self.waiters.setdefault(entry, deque()).append(client)
+        if timeout > 0:
+            loop = asyncio.get_running_loop()
+            state.timer = loop.call_later(timeout, self._block_timed_out, client)
+        client.blocked = state
+
+    def unblock(self, client: Client) -> None:
+        state = client.blocked
+        if state is None:
+            return
+        client.blocked = None
+        if state.timer is not None:
+            state.timer.cancel()
+        for entry in state.keys:
+            queue = self.waiters.get(entry)
+            if queue is not None:
+                try:
+                    queue.remove(client)
+                except ValueError:
+                    pass
+                if not queue:
+                    del self.waiters[entry]
+
+    def _block_timed_out(self, client: Client) -> None:
+        state = client.blocked
+        if state is None:
+            return
+        self.unblock(client)
+        self._answer_unblocked(client, state.on_timeout)
+
+    def _answer_unblocked(self, client: Client, reply: Any) -> None:
+        client.send(reply)
+        if client.conn is not None:
+            asyncio.get_running_loop().call_soon(client.conn.resume)
+        self.flush_pending()
+
+    def unblock_with(self, client: Client, reply: Any) -> None:
+        """CLIENT UNBLOCK and friends: answer a blocked client now."""
+        self.unblock(client)
+        self._answer_unblocked(client, reply)
+
+    def serve_blocked_clients(self) -> None:
+        """Keys that blocked clients wait on were written: serve them in FIFO order."""
+        while self.ready_keys:
+            entry = self.ready_keys.pop(0)
+            queue = self.waiters.get(entry)
+            while queue:
+                client = queue[0]
+                previous_db = client.db
+                reply = client.blocked.retry()
+                client.db = previous_db
+                if reply is None:
+                    break
+                self.unblock(client)
+                self._answer_unblocked(client, reply)
+                queue = self.waiters.get(entry)
+
+    # -- keyspace events ---------------------------------------------------------------------
+    def _on_expired(self, db: Database, key: bytes) -> None:
+        self.stats.expired_keys += 1
+
+    # -- periodic work -----------------------------------------------------------------------
+    def cron(self) -> None:
+        self.keyspace.active_expire_cycle()
+        self._ops_samples.append((time.monotonic(), self.stats.commands))
+        timeout = self.config["timeout"]
+        if timeout:
+            now = self.clock()
+            for client in list(self.clients.values()):
+                idle = now - client.last_interaction
+                if idle > timeout and client.kind == "normal" and client.blocked is None and not client.channels:
+                    self.log.debug("Closing idle client", client=client.addr)
+                    client.conn.close()
+
+    def instantaneous_ops(self) -> int:
+        if len(self._ops_samples) < 2:
+            return 0
+        (t0, c0), (t1, c1) = self._ops_samples[0], self._ops_samples[-1]
+        return int((c1 - c0) / (t1 - t0)) if t1 > t0 else 0
+
+    async def _cron_loop(self) -> None:
+        while True:
+            hz = max(1, self.config["hz"])
+            await asyncio.sleep(1 / hz)
+            self.cron()
+            self.flush_pending()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        self.shutdown_event = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        port = self.config["port"]
+        if port:
+            for address in self.config["bind"]:
+                optional = address.startswith("-")
+                host = address.lstrip("-")
+                host = {"*": "0.0.0.0", "::*": "::"}.get(host, host)
+                try:
+                    listener = await loop.create_server(
+                        lambda: ClientConnection(self),
+                        host,
+                        port,
+                        reuse_address=True,
+                        backlog=self.config["tcp-backlog"],
+                    )
+                except OSError as exc:
+                    if optional:
+                        continue
+                    raise OSError(f"Could not create server TCP listening socket {host}:{port}: {exc.strerror}") from exc
+                self.listeners.append(listener)
+        self._cron_task = loop.create_task(self._cron_loop())
+        self.log.info("Ready to accept connections", port=port, pid=os.getpid(), run_id=self.run_id)
+
+    def install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_shutdown, sig)
+
+    def request_shutdown(self, sig: int | None = None) -> None:
+        if sig is not None:
+            name = "SIGTERM" if sig == signal.SIGTERM else "SIGINT"
+            self.log.info(f"Received {name} scheduling shutdown...")
+        if self.shutdown_event is not None:
+            self.shutdown_event.set()
+
+    async def serve_forever(self) -> int:
+        await self.start()
+        self.install_signal_handlers()
+        assert self.shutdown_event is not None
+        await self.shutdown_event.wait()
+        await self.stop()
+        return self.exit_code
+
+    async def stop(self) -> None:
+        self.log.info("User requested shutdown...")
+        for listener in self.listeners:
+            listener.close()
+        self._cron_task.cancel()
+        for client in list(self.clients.values()):
+            if client.conn is not None:
+                client.conn.close()
+        self.flush_pending()
+        self.log.info("Redis is now ready to exit, bye bye...")
+
+
+def _repr_arg(arg: bytes) -> str:
+    out = []
+    for byte in arg:
+        ch = chr(byte)
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif 32 <= byte < 127:
+            out.append(ch)
+        else:
+            out.append(f"\\x{byte:02x}")
+    return "".join(out)

@@ -1,0 +1,1 @@
+"""The keyspace: databases, value types and expiry. No I/O."""

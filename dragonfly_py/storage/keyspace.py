@@ -1,0 +1,168 @@
+"""Databases, lazy and active expiry.
+
+Values are plain Python objects, one class per Redis type (see :mod:`.types`). Expiry times are
+absolute Unix milliseconds in ``Database.expires``; a heap of (when, key) lets the active cycle
+find expired keys without scanning, so memory of expired keys is reclaimed without access.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Callable
+from typing import Any
+
+from dragonfly_py.storage.types import type_name
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Database:
+    __slots__ = ("index", "data", "expires", "_heap", "_keyspace")
+
+    def __init__(self, index: int, keyspace: Keyspace) -> None:
+        self.index = index
+        self.data: dict[bytes, Any] = {}
+        self.expires: dict[bytes, int] = {}
+        self._heap: list[tuple[int, bytes]] = []
+        self._keyspace = keyspace
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    # -- reads -------------------------------------------------------------------------------
+    def get(self, key: bytes) -> Any:
+        """The live value of key, or None; an expired key is deleted on the way (lazy expiry)."""
+        if self.expires and key in self.expires and self.expires[key] <= self._keyspace.now:
+            self._expire(key)
+            return None
+        return self.data.get(key)
+
+    def contains(self, key: bytes) -> bool:
+        return self.get(key) is not None
+
+    def ttl_ms(self, key: bytes) -> int | None:
+        when = self.expires.get(key)
+        return None if when is None else when - self._keyspace.now
+
+    # -- writes ------------------------------------------------------------------------------
+    def set(self, key: bytes, value: Any, keep_ttl: bool = False) -> None:
+        """Store value; the TTL is cleared unless keep_ttl (as Redis's setKey)."""
+        self.data[key] = value
+        if not keep_ttl and self.expires:
+            self.expires.pop(key, None)
+        self._keyspace.touched(self, key)
+
+    def delete(self, key: bytes) -> bool:
+        """Remove a key (expired or not); True when something was removed."""
+        if self.data.pop(key, None) is None:
+            return False
+        if self.expires:
+            self.expires.pop(key, None)
+        self._keyspace.touched(self, key)
+        return True
+
+    def set_expire(self, key: bytes, when_ms: int) -> None:
+        self.expires[key] = when_ms
+        heapq.heappush(self._heap, (when_ms, key))
+        if len(self._heap) > 2 * len(self.expires) + 1024:
+            self._compact_heap()
+        self._keyspace.touched(self, key)
+
+    def modified(self, key: bytes, changes: int = 1) -> None:
+        """Call after changing a value in place (LPUSH on an existing list ...)."""
+        self._keyspace.touched(self, key, changes)
+
+    def persist(self, key: bytes) -> bool:
+        if self.expires.pop(key, None) is None:
+            return False
+        self._keyspace.touched(self, key)
+        return True
+
+    def clear(self) -> int:
+        removed = len(self.data)
+        for key in list(self._keyspace.watched_keys_of(self)):
+            self._keyspace.touched(self, key)
+        self.data.clear()
+        self.expires.clear()
+        self._heap.clear()
+        return removed
+
+    def swap_contents(self, other: Database) -> None:
+        self.data, other.data = other.data, self.data
+        self.expires, other.expires = other.expires, self.expires
+        self._heap, other._heap = other._heap, self._heap
+
+    def key_type(self, key: bytes) -> str:
+        value = self.get(key)
+        return "none" if value is None else type_name(value)
+
+    # -- expiry ------------------------------------------------------------------------------
+    def _expire(self, key: bytes) -> None:
+        self.data.pop(key, None)
+        self.expires.pop(key, None)
+        self._keyspace.expired(self, key)
+
+    def expire_due(self, now: int, budget: int) -> int:
+        """Delete up to budget keys whose time has come; returns how many were deleted."""
+        heap, expires = self._heap, self.expires
+        done = 0
+        while heap and heap[0][0] <= now and done < budget:
+            when, key = heapq.heappop(heap)
+            if expires.get(key) == when:
+                self._expire(key)
+                done += 1
+        return done
+
+    def _compact_heap(self) -> None:
+        self._heap = [(when, key) for key, when in self.expires.items()]
+        heapq.heapify(self._heap)
+
+
+class Keyspace:
+    """All databases plus the hooks the server needs when keys change or expire."""
+
+    def __init__(self, databases: int = 16) -> None:
+        self.now = now_ms()  # cached per batch of commands, as Redis caches mstime per call
+        self.dbs = [Database(i, self) for i in range(databases)]
+        self.expired_keys = 0
+        self.dirty = 0  # changes since the last save
+        # (db index, key) -> watchers; set by the transaction code
+        self.watched: dict[tuple[int, bytes], set[Any]] = {}
+        # (db index, key) -> clients blocked on it; keys written while waited on become ready
+        self.blocking: dict[tuple[int, bytes], Any] = {}
+        self.ready_keys: list[tuple[int, bytes]] = []
+        self.on_expired: Callable[[Database, bytes], None] | None = None
+        self.active_expire_enabled = True
+
+    def watched_keys_of(self, db: Database) -> list[bytes]:
+        return [key for (index, key) in self.watched if index == db.index]
+
+    def touched(self, db: Database, key: bytes, changes: int = 1) -> None:
+        """A key changed: count it, invalidate WATCHes, wake blocked clients (signalModifiedKey)."""
+        self.dirty += changes
+        if self.watched:
+            watchers = self.watched.get((db.index, key))
+            if watchers:
+                for client in watchers:
+                    client.watch_dirty = True
+        if self.blocking and (db.index, key) in self.blocking:
+            self.ready_keys.append((db.index, key))
+
+    def expired(self, db: Database, key: bytes) -> None:
+        self.expired_keys += 1
+        self.touched(db, key, 0)
+        if self.on_expired is not None:
+            self.on_expired(db, key)
+
+    def active_expire_cycle(self, budget: int = 2000) -> int:
+        """Reclaim expired keys in every database; bounded work per call."""
+        if not self.active_expire_enabled:
+            return 0
+        self.now = now_ms()
+        return sum(db.expire_due(self.now, budget) for db in self.dbs if db.expires)
+
+    def flush_all(self) -> int:
+        return sum(db.clear() for db in self.dbs)

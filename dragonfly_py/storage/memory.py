@@ -1,0 +1,21 @@
+"""MEMORY USAGE: an estimate of what a key costs, from Python's own object sizes."""
+
+from __future__ import annotations
+
+import sys
+from collections import deque
+from typing import Any
+
+from dragonfly_py.storage.types import ZSet
+
+
+def estimate_size(key: bytes, value: Any) -> int:
+    size = sys.getsizeof(key) + sys.getsizeof(value)
+    cls = value.__class__
+    if cls is deque or cls is set:
+        size += sum(sys.getsizeof(item) for item in value)
+    elif cls is dict:
+        size += sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in value.items())
+    elif cls is ZSet:
+        size += sys.getsizeof(value.scores) + sum(sys.getsizeof(m) + 24 for m in value.scores) * 2
+    return size

@@ -1,0 +1,105 @@
+"""Value types: bytes (string), deque (list), dict (hash), set (set), ZSet (sorted set).
+
+Empty collections never stay in the keyspace: a command that empties one deletes the key.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+from sortedcontainers import SortedList
+
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
+
+
+class ZSet:
+    """A sorted set: member -> score, plus (score, member) kept in order for ranges and ranks."""
+
+    __slots__ = ("scores", "order")
+
+    def __init__(self) -> None:
+        self.scores: dict[bytes, float] = {}
+        self.order: SortedList = SortedList()
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def __iter__(self) -> Iterator[tuple[float, bytes]]:
+        return iter(self.order)
+
+    def add(self, member: bytes, score: float) -> bool:
+        """Insert or move a member; True when it is new."""
+        old = self.scores.get(member)
+        if old is not None:
+            if old == score:
+                return False
+            self.order.remove((old, member))
+            self.order.add((score, member))
+            self.scores[member] = score
+            return False
+        self.scores[member] = score
+        self.order.add((score, member))
+        return True
+
+    def remove(self, member: bytes) -> bool:
+        score = self.scores.pop(member, None)
+        if score is None:
+            return False
+        self.order.remove((score, member))
+        return True
+
+    def rank(self, member: bytes) -> int | None:
+        score = self.scores.get(member)
+        return None if score is None else self.order.index((score, member))
+
+    def copy(self) -> ZSet:
+        clone = ZSet()
+        clone.scores = dict(self.scores)
+        clone.order = SortedList(self.order)
+        return clone
+
+
+_TYPE_NAMES: dict[type, str] = {bytes: "string", deque: "list", dict: "hash", set: "set", ZSet: "zset"}
+
+
+def type_name(value: Any) -> str:
+    return _TYPE_NAMES.get(value.__class__) or getattr(value, "type_name", "none")
+
+
+def is_int_string(value: bytes) -> bool:
+    if not value or len(value) > 20:
+        return False
+    try:
+        number = int(value)
+    except ValueError:
+        return False
+    return LONG_MIN <= number <= LONG_MAX and str(number).encode() == value
+
+
+def encoding_name(value: Any, limits: dict[str, int]) -> str:
+    """OBJECT ENCODING, from the content and the *-max-* limits, as Redis 7.0 names it."""
+    cls = value.__class__
+    if cls is bytes:
+        if is_int_string(value):
+            return "int"
+        return "embstr" if len(value) <= 44 else "raw"
+    if cls is deque:
+        return "quicklist"
+    if cls is set:
+        if len(value) <= limits["set-max-intset-entries"] and all(is_int_string(m) for m in value):
+            return "intset"
+        return "hashtable"
+    if cls is dict:
+        small = len(value) <= limits["hash-max-listpack-entries"] and all(
+            len(k) <= limits["hash-max-listpack-value"] and len(v) <= limits["hash-max-listpack-value"]
+            for k, v in value.items()
+        )
+        return "listpack" if small else "hashtable"
+    if cls is ZSet:
+        small = len(value) <= limits["zset-max-listpack-entries"] and all(
+            len(m) <= limits["zset-max-listpack-value"] for m in value.scores
+        )
+        return "listpack" if small else "skiplist"
+    return getattr(value, "encoding", "raw")
