@@ -263,7 +263,7 @@ def _move(client: Client, db: Database, source: bytes, dest: bytes, from_left: b
         db.modified(source)
     else:
         db.delete(source)
-    if target is None:
+    if target is None or (target is value and not value):
         target = deque()
         db.set(dest, target)
     if to_left:

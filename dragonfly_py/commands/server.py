@@ -429,7 +429,7 @@ def _getkeys(argv: list[bytes], with_flags: bool) -> list[Any]:
     from dragonfly_py.commands.registry import arity_ok
 
     if not arity_ok(target, len(argv) - 2):
-        raise ReplyError("ERR Invalid number of arguments specified for command")
+        raise errors.wrong_arity("command|getkeys")
     positions = target.key_positions(argv[2:])
     if not positions:
         raise ReplyError("ERR The command has no key arguments")

@@ -6,7 +6,7 @@ from typing import Any
 
 from dragonfly_py import errors
 from dragonfly_py.commands.registry import command
-from dragonfly_py.commands.util import add_long_double, normalize_range, parse_int, typed
+from dragonfly_py.commands.util import add_long_double, parse_int, typed
 from dragonfly_py.protocol.resp import OK, ReplyError
 from dragonfly_py.server.client import Client
 from dragonfly_py.storage.keyspace import Database
@@ -267,8 +267,12 @@ def getrange(client: Client, argv: list[bytes]) -> bytes:
     value = _get_string(client.db, argv[1]) or b""
     if start < 0 and end < 0 and start > end:
         return b""
-    bounds = normalize_range(start, end, len(value))
-    return b"" if bounds is None else value[bounds[0] : bounds[1] + 1]
+    length = len(value)
+    # Unlike LRANGE, Redis clamps a negative end to 0 here.
+    start = max(start + length if start < 0 else start, 0)
+    end = max(end + length if end < 0 else end, 0)
+    end = min(end, length - 1)
+    return b"" if start > end or not length else value[start : end + 1]
 
 
 @command("substr", 4, "readonly", keys=(1, 1, 1), group="string")

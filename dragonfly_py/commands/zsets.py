@@ -320,7 +320,7 @@ def zrangebyscore(client: Client, argv: list[bytes]) -> Any:
 
 @command("zrevrangebyscore", -4, "readonly", keys=(1, 1, 1), **Z)
 def zrevrangebyscore(client: Client, argv: list[bytes]) -> Any:
-    return range_generic(client, argv[1], [argv[3], argv[2]], "score", True, argv[4:], store=False)
+    return range_generic(client, argv[1], argv[2:4], "score", True, argv[4:], store=False)
 
 
 @command("zrangebylex", -4, "readonly", keys=(1, 1, 1), **Z)
@@ -330,7 +330,7 @@ def zrangebylex(client: Client, argv: list[bytes]) -> Any:
 
 @command("zrevrangebylex", -4, "readonly", keys=(1, 1, 1), **Z)
 def zrevrangebylex(client: Client, argv: list[bytes]) -> Any:
-    return range_generic(client, argv[1], [argv[3], argv[2]], "lex", True, argv[4:], store=False)
+    return range_generic(client, argv[1], argv[2:4], "lex", True, argv[4:], store=False)
 
 
 @command("zcount", 4, "readonly fast", keys=(1, 1, 1), **Z)

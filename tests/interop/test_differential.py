@@ -1,0 +1,796 @@
+"""The same command scripts against real redis-server 7.0 and dragonfly-py: replies must be equal.
+
+Each script runs on a freshly flushed server, once in RESP2 and once in RESP3. A line starting
+with ``~`` compares its reply as an unordered collection (set members, hashtable order).
+Hand-written scripts cover each family's edge cases and error texts; generated scripts add
+random sequences over a small keyspace with a fixed seed.
+"""
+
+from __future__ import annotations
+
+import random
+import shlex
+from collections.abc import Iterator
+
+import pytest
+
+from tests.helpers import RawConnection, ServerProcess
+
+pytestmark = pytest.mark.interop
+
+SCRIPTS: dict[str, str] = {
+    "strings": """
+        SET a 1
+        GET a
+        GET missing
+        SET a 2 NX
+        SET a 3 XX
+        SET b 3 XX
+        SET a 4 GET
+        SET a 5 NX XX
+        SET a 5 EX 0
+        SET a 5 EX -1
+        SET a 5 PX 9223372036854775807
+        SET a 5 EX 10 KEEPTTL
+        SET a 5 KEEPTTL GET
+        SET a 5 EX abc
+        SET
+        SETNX a 9
+        SETNX n 9
+        SETEX s 100 v
+        TTL s
+        SETEX s 0 v
+        PSETEX p 100000 v
+        TTL p
+        MSET k1 v1 k2 v2
+        MSET k1
+        MGET k1 k2 nope
+        MSETNX k1 x k3 y
+        MSETNX k3 x k4 y
+        GETSET k1 new
+        GETDEL k1
+        GETDEL k1
+        GETEX k2 PERSIST
+        GETEX k2 EX 100
+        TTL k2
+        GETEX k2 EX 10 PX 10
+        GETEX nope EX 10
+        APPEND k2 more
+        APPEND fresh abc
+        STRLEN k2
+        STRLEN nope
+        SET n 10
+        INCR n
+        DECR n
+        INCRBY n 5
+        DECRBY n 3
+        INCRBY n abc
+        INCRBY n 1.5
+        SET big 9223372036854775807
+        INCR big
+        DECRBY n -9223372036854775808
+        SET f 10.5
+        INCRBYFLOAT f 0.1
+        INCRBYFLOAT f -5
+        INCRBYFLOAT f 1e17
+        INCRBYFLOAT f abc
+        SET s hello
+        INCR s
+        INCRBYFLOAT s 1
+        GETRANGE s 0 2
+        GETRANGE s -3 -1
+        GETRANGE s 10 20
+        GETRANGE s 3 1
+        GETRANGE s -1 -5
+        SETRANGE s 1 EE
+        SETRANGE s 10 X
+        GET s
+        SETRANGE s -1 x
+        SETRANGE empty 0 ""
+        SETRANGE newkey 2 ab
+        GET newkey
+        SUBSTR s 0 3
+        LPUSH list x
+        GET list
+        SET list y GET
+        APPEND list z
+        LCS s newkey
+        LCS s newkey LEN
+        GET
+        GET a b
+        INCR
+    """,
+    "keys": """
+        SET a 1
+        SET b 2
+        RPUSH l 1 2
+        EXISTS a b nope a
+        DEL a nope
+        UNLINK b
+        EXISTS a
+        TYPE l
+        TYPE nope
+        SET e v
+        EXPIRE e 100
+        TTL e
+        PTTL nope
+        TTL l
+        EXPIRE e 100 NX
+        EXPIRE e 200 XX
+        EXPIRE e 50 GT
+        EXPIRE e 50 LT
+        EXPIRE e 10 NX XX
+        EXPIRE e 10 GT LT
+        EXPIRE e 10 FOO
+        EXPIRE e abc
+        EXPIRE e 9223372036854775807
+        PEXPIRE e 100000
+        EXPIREAT e 4102444800
+        EXPIRETIME e
+        PEXPIRETIME e
+        EXPIRETIME l
+        EXPIRETIME nope
+        PERSIST e
+        PERSIST e
+        TTL e
+        EXPIRE e -1
+        EXISTS e
+        EXPIRE nope 10
+        PEXPIREAT nope 1
+        SET r1 v
+        RENAME r1 r2
+        GET r2
+        RENAME nope x
+        RENAME r2 r2
+        SET r3 w
+        RENAMENX r2 r3
+        RENAMENX r2 r4
+        RENAMENX nope r5
+        COPY r4 c1
+        COPY r4 c1
+        COPY r4 c1 REPLACE
+        COPY r4 r4
+        COPY r4 c9 DB 1
+        COPY r4 c9 DB 99
+        COPY r4 c9 BOGUS
+        MOVE c1 1
+        MOVE c1 1
+        MOVE c1 99
+        MOVE c1 abc
+        SELECT 1
+        GET c1
+        GET c9
+        DBSIZE
+        SELECT 0
+        SELECT 16
+        SELECT abc
+        ~KEYS *
+        ~KEYS r*
+        KEYS l?
+        KEYS [lr]4
+        DBSIZE
+        TOUCH r4 nope
+        OBJECT ENCODING r4
+        OBJECT ENCODING nope
+        SET num 12345
+        OBJECT ENCODING num
+        SET longs aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+        OBJECT ENCODING longs
+        OBJECT ENCODING l
+        OBJECT FOO x
+        FLUSHDB
+        DBSIZE
+        FLUSHALL ASYNC
+        FLUSHALL BOGUS
+        SET s1 a
+        SWAPDB 0 1
+        GET s1
+        SELECT 1
+        GET s1
+        SELECT 0
+        SWAPDB 0 99
+        SWAPDB a 1
+        RANDOMKEY
+        DEL
+    """,
+    "scan": """
+        MSET k1 1 k2 2 k3 3
+        RPUSH list a
+        ~SCAN 0 COUNT 100 MATCH k*
+        SCAN 0 COUNT 100 TYPE list
+        SCAN 0 COUNT 0
+        SCAN abc
+        SCAN 0 BOGUS x
+        HSET h f1 v1 f2 v2
+        HSCAN h 0
+        HSCAN h 0 MATCH f1
+        SADD s 1 2 3
+        SSCAN s 0
+        ZADD z 1 a 2 b
+        ZSCAN z 0
+        ZSCAN z 0 MATCH b
+        HSCAN nope 0
+    """,
+    "hashes": """
+        HSET h f1 v1 f2 v2
+        HSET h f1 new
+        HSET h f3
+        HGET h f1
+        HGET h nope
+        HGET nope f
+        HMGET h f1 f2 nope
+        HMSET h f4 v4
+        HSETNX h f4 x
+        HSETNX h f5 x
+        HLEN h
+        HSTRLEN h f1
+        HEXISTS h f1
+        HEXISTS h zz
+        HGETALL h
+        HKEYS h
+        HVALS h
+        HDEL h f1 nope
+        HDEL h f2 f3 f4 f5
+        EXISTS h
+        HINCRBY c n 5
+        HINCRBY c n -10
+        HINCRBY c n abc
+        HSET c s str
+        HINCRBY c s 1
+        HINCRBYFLOAT c fl 1.5
+        HINCRBYFLOAT c fl 0.1
+        HINCRBYFLOAT c s 1
+        HSET c big 9223372036854775807
+        HINCRBY c big 1
+        HGETALL nope
+        HRANDFIELD nope
+        HRANDFIELD nope 5
+        HSET one only v
+        HRANDFIELD one
+        HRANDFIELD one 1 WITHVALUES
+        HRANDFIELD one -2
+        HRANDFIELD one 1 BOGUS
+        SET str x
+        HGET str f
+        HSET str f v
+        OBJECT ENCODING c
+        HGETALL c
+    """,
+    "lists": """
+        RPUSH l a b c
+        LPUSH l z
+        LRANGE l 0 -1
+        LRANGE l -100 100
+        LRANGE l 2 1
+        LRANGE l abc 1
+        LPUSHX nope a
+        RPUSHX l d
+        LLEN l
+        LLEN nope
+        LINDEX l 0
+        LINDEX l -1
+        LINDEX l 99
+        LSET l 0 Z
+        LSET l 99 x
+        LSET nope 0 x
+        LPOP l
+        RPOP l
+        LPOP l 0
+        LPOP l 2
+        LPOP l -1
+        LPOP nope
+        LPOP nope 2
+        RPUSH m a b a c a
+        LREM m 2 a
+        LRANGE m 0 -1
+        RPUSH m a a
+        LREM m -1 a
+        LREM m 0 a
+        LRANGE m 0 -1
+        LINSERT m BEFORE c x
+        LINSERT m AFTER c y
+        LINSERT m AFTER nope y
+        LINSERT m MIDDLE c y
+        LINSERT nope BEFORE a b
+        LRANGE m 0 -1
+        RPUSH p a b c a b c a
+        LPOS p a
+        LPOS p a RANK 2
+        LPOS p a RANK -1
+        LPOS p a COUNT 0
+        LPOS p a COUNT 2 RANK 2
+        LPOS p a MAXLEN 2 COUNT 0
+        LPOS p zz
+        LPOS p a RANK 0
+        LPOS p a COUNT -1
+        LTRIM p 1 3
+        LRANGE p 0 -1
+        LTRIM p 5 1
+        EXISTS p
+        RPUSH src 1 2 3
+        LMOVE src dst LEFT RIGHT
+        LMOVE src dst RIGHT LEFT
+        LMOVE src dst UP LEFT
+        RPOPLPUSH src dst
+        LRANGE dst 0 -1
+        EXISTS src
+        RPOPLPUSH nope dst
+        LMPOP 2 nope dst LEFT
+        LMPOP 1 dst RIGHT COUNT 5
+        LMPOP 1 dst RIGHT
+        LMPOP 0 dst LEFT
+        LMPOP 1 dst LEFT COUNT 0
+        LMPOP 1 dst SIDEWAYS
+        RPUSH b1 x
+        BLPOP b1 0
+        BLPOP nope 0.01
+        BRPOP b1 abc
+        BLPOP b1 -1
+        RPUSH b2 1 2
+        BRPOP nope b2 1
+        BLMOVE b2 b3 LEFT LEFT 1
+        BRPOPLPUSH b3 b4 1
+        BLMPOP 1 1 b4 LEFT COUNT 3
+        BLMPOP 0.01 1 nope LEFT
+        SET s x
+        LPUSH s a
+        LRANGE s 0 1
+    """,
+    "sets": """
+        SADD s a b c
+        SADD s a d
+        SCARD s
+        SCARD nope
+        SISMEMBER s a
+        SISMEMBER s z
+        SMISMEMBER s a z b
+        ~SMEMBERS s
+        SMEMBERS nope
+        SREM s a z
+        SREM nope a
+        SADD i 3 1 2 10
+        SMEMBERS i
+        OBJECT ENCODING i
+        OBJECT ENCODING s
+        SADD t b c x
+        ~SINTER s t
+        ~SUNION s t
+        ~SDIFF s t
+        SINTER s nope
+        SINTERSTORE d s t
+        SUNIONSTORE d s t
+        SDIFFSTORE d s t
+        SDIFFSTORE d nope
+        EXISTS d
+        SINTERCARD 2 s t
+        SINTERCARD 2 s t LIMIT 1
+        SINTERCARD 0 s
+        SINTERCARD 5 s
+        SINTERCARD 1 s LIMIT -1
+        SMOVE s t b
+        SMOVE s t nope
+        SMOVE nope t a
+        SPOP nope
+        SPOP nope 3
+        SPOP s -1
+        SADD one x
+        SPOP one
+        EXISTS one
+        SRANDMEMBER nope
+        SRANDMEMBER nope 3
+        SADD one y
+        SRANDMEMBER one
+        SRANDMEMBER one 5
+        SRANDMEMBER one -3
+        SET str v
+        SADD str a
+        SMEMBERS str
+    """,
+    "zsets": """
+        ZADD z 1 a 2 b 3 c
+        ZADD z NX 10 a 4 d
+        ZADD z XX 10 a 5 e
+        ZADD z XX NX 1 a
+        ZADD z GT LT 1 a
+        ZADD z GT NX 1 a
+        ZADD z GT 5 a
+        ZADD z LT 20 a
+        ZADD z CH 1 a 2 b 9 f
+        ZADD z INCR 5 a
+        ZADD z INCR 5 a 1 b
+        ZADD z NX INCR 1 a
+        ZADD z nan x
+        ZADD z 1
+        ZADD z 1 a 2
+        ZADD z inf pinf -inf ninf
+        ZINCRBY z 2.5 b
+        ZINCRBY z abc b
+        ZCARD z
+        ZSCORE z a
+        ZSCORE z nope
+        ZMSCORE z a nope b
+        ZRANK z a
+        ZREVRANK z a
+        ZRANK z nope
+        ZRANGE z 0 -1
+        ZRANGE z 0 -1 WITHSCORES
+        ZRANGE z -2 -1 WITHSCORES
+        ZRANGE z 0 -1 REV
+        ZRANGE z 0 1 LIMIT 0 1
+        ZRANGE z (1 5 BYSCORE
+        ZRANGE z 5 (1 BYSCORE REV WITHSCORES
+        ZRANGE z -inf +inf BYSCORE LIMIT 1 2
+        ZRANGE z -inf +inf BYSCORE LIMIT -1 2
+        ZRANGE z abc 5 BYSCORE
+        ZREVRANGE z 0 2 WITHSCORES
+        ZRANGEBYSCORE z 1 3 WITHSCORES
+        ZRANGEBYSCORE z (1 (3
+        ZREVRANGEBYSCORE z +inf -inf LIMIT 0 2
+        ZCOUNT z 1 3
+        ZCOUNT z (1 (3
+        ZCOUNT z a b
+        ZADD lex 0 a 0 b 0 c 0 d 0 e
+        ZRANGEBYLEX lex - +
+        ZRANGEBYLEX lex [b (d
+        ZRANGEBYLEX lex (b [d LIMIT 1 1
+        ZREVRANGEBYLEX lex + - LIMIT 0 2
+        ZRANGE lex [e [a BYLEX REV
+        ZRANGEBYLEX lex b d
+        ZRANGE lex - + BYLEX WITHSCORES
+        ZLEXCOUNT lex - +
+        ZLEXCOUNT lex [b [c
+        ZREMRANGEBYLEX lex [a [b
+        ZREMRANGEBYRANK lex 0 0
+        ZREMRANGEBYSCORE z -inf 1
+        ZRANGE lex 0 -1
+        ZRANGESTORE dst z 0 2
+        ZRANGE dst 0 -1 WITHSCORES
+        ZRANGESTORE dst z 10 20
+        EXISTS dst
+        ZPOPMIN z
+        ZPOPMAX z
+        ZPOPMIN z 2
+        ZPOPMIN z 0
+        ZPOPMIN z -1
+        ZPOPMIN nope
+        ZPOPMIN nope 2
+        ZADD q 1 a 2 b 3 c
+        BZPOPMIN q 1
+        BZPOPMAX nope q 1
+        BZPOPMIN nope 0.01
+        ZMPOP 1 q MIN
+        ZMPOP 2 nope q MAX COUNT 5
+        ZMPOP 1 q MIN
+        ZMPOP 1 q SIDEWAYS
+        ZADD q 1 a
+        BZMPOP 1 1 q MAX COUNT 2
+        ZADD u1 1 a 2 b 3 c
+        ZADD u2 10 b 20 c 30 d
+        SADD plain a d
+        ZUNION 2 u1 u2 WITHSCORES
+        ZUNION 2 u1 u2 WEIGHTS 2 1 AGGREGATE MAX WITHSCORES
+        ZINTER 2 u1 u2 WITHSCORES
+        ZINTER 2 u1 u2 AGGREGATE MIN WITHSCORES
+        ZDIFF 2 u1 u2 WITHSCORES
+        ZUNION 2 u1 plain WITHSCORES
+        ZUNIONSTORE out 2 u1 u2
+        ZRANGE out 0 -1 WITHSCORES
+        ZINTERSTORE out 2 u1 u2 WEIGHTS 1 0.5
+        ZRANGE out 0 -1 WITHSCORES
+        ZDIFFSTORE out 2 u1 u2
+        ZINTERCARD 2 u1 u2
+        ZINTERCARD 2 u1 u2 LIMIT 1
+        ZUNION 0 u1
+        ZUNION 3 u1
+        ZUNION 2 u1 u2 WEIGHTS 1
+        ZUNION 2 u1 u2 AGGREGATE AVG
+        ZRANDMEMBER nope
+        ZRANDMEMBER nope 2
+        ZADD single 7 only
+        ZRANDMEMBER single
+        ZRANDMEMBER single 1 WITHSCORES
+        ZRANDMEMBER single -2 WITHSCORES
+        OBJECT ENCODING u1
+        SET str x
+        ZADD str 1 a
+        ZRANGE str 0 1
+    """,
+    "transactions": """
+        MULTI
+        SET a 1
+        INCR a
+        LPUSH a x
+        GET a
+        EXEC
+        MULTI
+        SET b 1
+        NOSUCHCOMMAND
+        EXEC
+        GET b
+        MULTI
+        GET
+        EXEC
+        MULTI
+        MULTI
+        DISCARD
+        DISCARD
+        EXEC
+        WATCH a
+        SET a 2
+        MULTI
+        GET a
+        EXEC
+        WATCH a
+        MULTI
+        WATCH b
+        GET a
+        EXEC
+        UNWATCH
+        MULTI
+        PING
+        ECHO hi
+        EXEC
+        MULTI
+        BLPOP nope 0
+        EXEC
+        MULTI
+        CLIENT KILL TYPE pubsub
+        CONFIG SET maxmemory-policy noeviction
+        EXEC
+    """,
+    "connection": """
+        PING
+        PING hello
+        PING a b
+        ECHO hi
+        ECHO
+        SELECT 3
+        SET x y
+        SELECT 0
+        EXISTS x
+        AUTH nopass
+        AUTH user pass
+        CLIENT SETNAME myname
+        CLIENT GETNAME
+        CLIENT SETNAME "bad name"
+        CLIENT NO-EVICT on
+        CLIENT NO-EVICT maybe
+        CLIENT KILL 1.2.3.4:5
+        CLIENT KILL ID 999999
+        CLIENT KILL TYPE bogus
+        CLIENT KILL ID abc
+        CLIENT KILL FOO bar
+        CLIENT FOO
+        CLIENT
+        CLIENT UNBLOCK 999999
+        CLIENT UNBLOCK 999999 MAYBE
+        UNKNOWNCMD a b
+        unknowncmd
+        COMMAND GETKEYS SET a b
+        COMMAND GETKEYS MSET a b c d
+        COMMAND GETKEYS PING x
+        COMMAND GETKEYS NOSUCH x
+        COMMAND GETKEYS GET
+        HELLO 4
+        HELLO abc
+        CONFIG GET maxmemory-policy
+        CONFIG GET bogus-nothing
+        CONFIG SET bogus x
+        CONFIG SET maxclients abc
+        CONFIG SET daemonize no
+        CONFIG SET appendonly maybe
+        CONFIG SET loglevel foo
+        CONFIG SET maxmemory 1x
+        CONFIG SET save "10 a"
+        CONFIG SET hz 5 hz 6
+        CONFIG SET dir /tmp
+        CONFIG SET maxmemory 1mb
+        CONFIG GET maxmemory
+        CONFIG SET maxmemory 0
+        CONFIG SET slave-priority 50
+        CONFIG GET replica-priority
+        CONFIG SET
+        CONFIG GET
+        CONFIG REWRITE
+        CONFIG RESETSTAT
+        WAIT 0 0
+        WAIT a 0
+        SHUTDOWN BOGUS
+        SHUTDOWN ABORT
+        SLOWLOG RESET
+        SLOWLOG LEN
+        SLOWLOG GET -5
+        LASTSAVE x
+        TIME x
+        DBSIZE x
+        QUIT
+    """,
+    "pubsub": """
+        PUBLISH ch msg
+        PUBSUB CHANNELS
+        PUBSUB NUMSUB ch other
+        PUBSUB NUMPAT
+        PUBSUB FOO
+        SUBSCRIBE ch1 ch2
+        PSUBSCRIBE p*
+        PING
+        GET x
+        UNSUBSCRIBE ch1
+        PUNSUBSCRIBE
+        UNSUBSCRIBE
+        UNSUBSCRIBE
+    """,
+}
+
+# Commands whose replies depend on the connection or on time, never compared.
+_SKIP_REPLY = {b"hello", b"client", b"quit", b"subscribe", b"psubscribe", b"unsubscribe", b"punsubscribe"}
+
+
+def _run_script(conn: RawConnection, lines: list[str]) -> Iterator[tuple[str, object]]:
+    for line in lines:
+        unordered = line.startswith("~")
+        words = shlex.split(line.lstrip("~"))
+        conn.send_raw(conn.encode(words))
+        name = words[0].lower().encode()
+        if name in (b"subscribe", b"psubscribe", b"unsubscribe", b"punsubscribe") and len(words) > 1:
+            replies = [conn.read() for _ in range(max(1, len(words) - 1))]
+            yield line, replies
+            continue
+        if name in (b"subscribe", b"psubscribe", b"unsubscribe", b"punsubscribe"):
+            yield line, conn.read()
+            continue
+        reply = conn.read()
+        if unordered:
+            reply = _sorted_deep(reply)
+        yield line, reply
+
+
+def _sorted_deep(reply: object) -> object:
+    """Order-insensitive form: lists sorted (SCAN's nested key list too)."""
+    if isinstance(reply, list):
+        return sorted((_sorted_deep(r) for r in reply), key=repr)
+    return reply
+
+
+def _normalize(line: str, reply: object) -> object:
+    words = shlex.split(line.lstrip("~"))
+    if words[0].upper() == "CLIENT" and len(words) > 1 and words[1].upper() in ("GETNAME", "SETNAME", "NO-EVICT"):
+        return _errors_as_text(reply)
+    if words[0].lower().encode() in _SKIP_REPLY and not isinstance(reply, Exception):
+        return "<skipped>"
+    if words[0].upper() == "RANDOMKEY" or (words[0].upper() == "CONFIG" and words[1:2] == ["RESETSTAT"]):
+        return "<skipped>"
+    return _errors_as_text(reply)
+
+
+def _errors_as_text(reply: object) -> object:
+    if isinstance(reply, Exception):
+        return ("error", str(reply))
+    if isinstance(reply, list):
+        return [_errors_as_text(r) for r in reply]
+    if isinstance(reply, tuple):
+        return tuple(_errors_as_text(r) for r in reply)
+    return reply
+
+
+def _compare(real: ServerProcess, ours: ServerProcess, lines: list[str], resp3: bool) -> None:
+    connections = [real.connect(), ours.connect()]
+    try:
+        for conn in connections:
+            conn.call("FLUSHALL")
+            if resp3:
+                conn.call("HELLO", "3")
+        got_real = list(_run_script(connections[0], lines))
+        got_ours = list(_run_script(connections[1], lines))
+    finally:
+        for conn in connections:
+            conn.close()
+    mismatches = [
+        f"{line!r}: redis={_normalize(line, a)!r} ours={_normalize(line, b)!r}"
+        for (line, a), (_, b) in zip(got_real, got_ours, strict=True)
+        if _normalize(line, a) != _normalize(line, b)
+    ]
+    assert not mismatches, "\n".join(mismatches)
+
+
+@pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
+@pytest.mark.parametrize("family", sorted(SCRIPTS))
+def test_script_replies_match_redis(
+    family: str, resp3: bool, real_redis: ServerProcess, shared_dragonfly: ServerProcess
+) -> None:
+    lines = [line.strip() for line in SCRIPTS[family].strip().splitlines() if line.strip()]
+    _compare(real_redis, shared_dragonfly, lines, resp3)
+
+
+# -- generated scripts ---------------------------------------------------------------------------
+KEYS = ["k1", "k2", "k3"]
+MEMBERS = ["a", "b", "c", "1", "2", "10", ""]
+NUMBERS = ["0", "1", "-1", "2", "5", "-3", "100", "1.5", "abc", "inf", "-inf", "(1", "(2"]
+
+
+def _generators(rng: random.Random) -> dict[str, list]:
+    k = lambda: rng.choice(KEYS)  # noqa: E731
+    m = lambda: rng.choice(MEMBERS)  # noqa: E731
+    n = lambda: rng.choice(NUMBERS)  # noqa: E731
+    i = lambda: str(rng.randint(-4, 4))  # noqa: E731
+    return {
+        "strings": [
+            lambda: f"SET {k()} {m() or 'x'}",
+            lambda: f"GET {k()}",
+            lambda: f"APPEND {k()} {m() or 'y'}",
+            lambda: f"INCRBY {k()} {n()}",
+            lambda: f"GETRANGE {k()} {i()} {i()}",
+            lambda: f"SETRANGE {k()} {rng.randint(0, 5)} {m() or 'z'}",
+            lambda: f"STRLEN {k()}",
+            lambda: f"GETDEL {k()}",
+            lambda: f"MSETNX {k()} 1 {k()} 2",
+            lambda: f"DEL {k()}",
+            lambda: f"EXISTS {k()} {k()}",
+            lambda: f"TYPE {k()}",
+        ],
+        "lists": [
+            lambda: f"LPUSH {k()} {m() or 'v'} {m() or 'w'}",
+            lambda: f"RPUSH {k()} {m() or 'v'}",
+            lambda: f"LPOP {k()}",
+            lambda: f"RPOP {k()} {rng.randint(0, 3)}",
+            lambda: f"LRANGE {k()} {i()} {i()}",
+            lambda: f"LINDEX {k()} {i()}",
+            lambda: f"LTRIM {k()} {i()} {i()}",
+            lambda: f"LREM {k()} {i()} {m() or 'v'}",
+            lambda: f"LINSERT {k()} BEFORE {m() or 'v'} x",
+            lambda: f"LLEN {k()}",
+            lambda: f"LMOVE {k()} {k()} LEFT RIGHT",
+            lambda: f"LPOS {k()} {m() or 'v'} RANK {rng.choice(['1', '-1', '2'])} COUNT {rng.randint(0, 2)}",
+            lambda: f"LSET {k()} {i()} q",
+        ],
+        "hashes": [
+            lambda: f"HSET {k()} {m() or 'f'} {m() or 'v'}",
+            lambda: f"HDEL {k()} {m() or 'f'}",
+            lambda: f"HGET {k()} {m() or 'f'}",
+            lambda: f"HINCRBY {k()} {m() or 'f'} {n()}",
+            lambda: f"HGETALL {k()}",
+            lambda: f"HLEN {k()}",
+            lambda: f"HMGET {k()} a b",
+            lambda: f"HSETNX {k()} {m() or 'f'} v",
+            lambda: f"HSTRLEN {k()} {m() or 'f'}",
+        ],
+        "sets": [
+            lambda: f"SADD {k()} {m() or 's'} {m() or 't'}",
+            lambda: f"SREM {k()} {m() or 's'}",
+            lambda: f"SISMEMBER {k()} {m() or 's'}",
+            lambda: f"SCARD {k()}",
+            lambda: f"~SMEMBERS {k()}",
+            lambda: f"~SINTER {k()} {k()}",
+            lambda: f"~SUNION {k()} {k()}",
+            lambda: f"~SDIFF {k()} {k()}",
+            lambda: f"SINTERSTORE {k()} {k()} {k()}",
+            lambda: f"SMOVE {k()} {k()} {m() or 's'}",
+            lambda: f"SMISMEMBER {k()} a b",
+        ],
+        "zsets": [
+            lambda: f"ZADD {k()} {rng.choice(['', 'NX', 'XX', 'GT', 'LT', 'CH'])} {n()} {m() or 'z'}",
+            lambda: f"ZINCRBY {k()} {n()} {m() or 'z'}",
+            lambda: f"ZREM {k()} {m() or 'z'}",
+            lambda: f"ZRANGE {k()} {i()} {i()} WITHSCORES",
+            lambda: f"ZRANGEBYSCORE {k()} {n()} {n()} WITHSCORES",
+            lambda: f"ZCOUNT {k()} {n()} {n()}",
+            lambda: f"ZRANK {k()} {m() or 'z'}",
+            lambda: f"ZSCORE {k()} {m() or 'z'}",
+            lambda: f"ZPOPMIN {k()} {rng.randint(0, 2)}",
+            lambda: f"ZUNIONSTORE {k()} 2 {k()} {k()} AGGREGATE {rng.choice(['SUM', 'MIN', 'MAX'])}",
+            lambda: f"ZINTER 2 {k()} {k()} WITHSCORES",
+            lambda: f"ZREMRANGEBYRANK {k()} {i()} {i()}",
+            lambda: f"ZCARD {k()}",
+        ],
+    }
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("family", ["strings", "lists", "hashes", "sets", "zsets"])
+def test_generated_scripts_match_redis(
+    family: str, seed: int, real_redis: ServerProcess, shared_dragonfly: ServerProcess
+) -> None:
+    rng = random.Random(f"{family}-{seed}")
+    makers = _generators(rng)[family]
+    lines = [" ".join(rng.choice(makers)().split()) for _ in range(150)]
+    _compare(real_redis, shared_dragonfly, lines, resp3=seed % 2 == 1)
