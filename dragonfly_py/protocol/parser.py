@@ -40,6 +40,7 @@ class RequestParser:
         "_returned_since_empty",
         "_pure",
         "_early_checked",
+        "_mid_request",
         "error",
         "strict",
         "max_bulk_len",
@@ -53,6 +54,9 @@ class RequestParser:
         self._returned_since_empty = 0
         self._pure: bytearray | None = None  # set while the pure parser owns the stream
         self._early_checked = False
+        # hiredis consumes complete elements of an unfinished request, so has_data() alone
+        # cannot tell "between requests" from "between two arguments"; this flag can.
+        self._mid_request = False
         self.error: str | None = None
         self.strict = False  # unauthenticated client: Redis's smaller limits
         self.max_bulk_len = max_bulk_len
@@ -66,7 +70,7 @@ class RequestParser:
     def feed(self, data: bytes) -> list[list[bytes]]:
         if self.error is not None:
             return []
-        if self._pure is not None or self.strict or (not self._held and data[:1] != b"*"):
+        if self._pure is not None or self.strict or (not self._mid_request and data[:1] not in b"*$"):
             return self._feed_pure(data)
         reader = self._reader
         reader.feed(data)
@@ -80,15 +84,26 @@ class RequestParser:
                 out.append(request)
         except hiredis.ProtocolError:
             return out + self._take_over_from_hiredis(len(out))
-        if reader.has_data():
-            self._returned_since_empty += len(out)
-            self._check_partial()
-        else:
+        if out and not reader.has_data() and self._held_ends_with(_encode_request(out[-1])):
             self._held.clear()
             self._held_size = 0
             self._returned_since_empty = 0
             self._early_checked = False
+            self._mid_request = False
+        else:
+            self._mid_request = True
+            self._returned_since_empty += len(out)
+            self._check_partial()
         return out
+
+    def _held_ends_with(self, tail: bytes) -> bool:
+        for chunk in reversed(self._held):
+            if len(tail) <= len(chunk):
+                return chunk.endswith(tail)
+            if not tail.endswith(chunk):
+                return False
+            tail = tail[: -len(chunk)]
+        return False
 
     def _check_partial(self) -> None:
         if self._held_size > self.max_query_buffer:
@@ -114,6 +129,7 @@ class RequestParser:
 
     def _reset_hiredis(self) -> None:
         self._reader = hiredis.Reader()
+        self._mid_request = False
         self._held.clear()
         self._held_size = 0
         self._returned_since_empty = 0
@@ -138,6 +154,10 @@ class RequestParser:
         # Hand back to hiredis once the pure parser sits on an empty buffer.
         self._pure = buf if buf else None
         return out
+
+
+def _encode_request(argv: list[bytes]) -> bytes:
+    return b"*%d\r\n" % len(argv) + b"".join([b"$%d\r\n%b\r\n" % (len(a), a) for a in argv])
 
 
 def _all_bulk(request: list) -> bool:

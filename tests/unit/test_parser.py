@@ -1,0 +1,105 @@
+"""The request parser: hiredis fast path, inline fallback, Redis's protocol errors."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dragonfly_py.protocol.parser import RequestParser, split_args
+
+
+def encode(argv: list[bytes]) -> bytes:
+    return b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in argv)
+
+
+def parse_all(*chunks: bytes) -> tuple[list[list[bytes]], str | None]:
+    parser = RequestParser()
+    out: list[list[bytes]] = []
+    for chunk in chunks:
+        out += parser.feed(chunk)
+    return out, parser.error
+
+
+def test_multibulk_requests_in_one_read() -> None:
+    data = encode([b"SET", b"a", b"1"]) + encode([b"GET", b"a"])
+    assert parse_all(data) == ([[b"SET", b"a", b"1"], [b"GET", b"a"]], None)
+
+
+def test_inline_commands_and_empty_lines() -> None:
+    assert parse_all(b"PING\r\n\r\nSET k \"a b\"\n") == ([[b"PING"], [b"SET", b"k", b"a b"]], None)
+
+
+def test_inline_after_multibulk_in_the_same_read() -> None:
+    # redis-cli --pipe ends with a bare newline and an ECHO, often in one segment.
+    data = encode([b"SET", b"a", b"1"]) + b"\r\n" + encode([b"ECHO", b"x"])
+    assert parse_all(data) == ([[b"SET", b"a", b"1"], [b"ECHO", b"x"]], None)
+
+
+def test_split_between_arguments_stays_one_request() -> None:
+    # hiredis consumes "*2\r\n$3\r\nSET\r\n" and reports no pending data; the next read must
+    # still continue that request rather than start an inline one.
+    assert parse_all(b"*3\r\n$3\r\nSET\r\n", b"$1\r\na\r\n", b"$1\r\nb\r\n") == ([[b"SET", b"a", b"b"]], None)
+
+
+def test_inline_then_multibulk_split_across_reads() -> None:
+    assert parse_all(b"PI", b"NG\r\n*1\r\n$4\r\nPI", b"NG\r\n") == ([[b"PING"], [b"PING"]], None)
+
+
+def test_invalid_multibulk_length() -> None:
+    assert parse_all(b"*abc\r\n") == ([], "Protocol error: invalid multibulk length")
+
+
+def test_expected_dollar() -> None:
+    out, error = parse_all(encode([b"PING"]) + b"*1\r\n:5\r\n")
+    assert out == [[b"PING"]]
+    assert error == "Protocol error: expected '$', got ':'"
+
+
+def test_invalid_bulk_length() -> None:
+    assert parse_all(b"*1\r\n$-5\r\n")[1] == "Protocol error: invalid bulk length"
+    assert parse_all(b"*1\r\n$abc\r\n")[1] == "Protocol error: invalid bulk length"
+
+
+def test_unbalanced_quotes() -> None:
+    assert parse_all(b'SET "a b\r\n')[1] == "Protocol error: unbalanced quotes in request"
+
+
+def test_too_big_inline_request() -> None:
+    assert parse_all(b"A" * (70 * 1024))[1] == "Protocol error: too big inline request"
+
+
+def test_unauthenticated_limits() -> None:
+    parser = RequestParser()
+    parser.strict = True
+    parser.feed(b"*20\r\n")
+    assert parser.error == "Protocol error: unauthenticated multibulk length"
+
+
+def test_oversized_bulk_refused_before_it_arrives() -> None:
+    parser = RequestParser(max_bulk_len=2 * 1024 * 1024)
+    parser.feed(b"*2\r\n$3\r\nSET\r\n$100000000\r\n" + b"x" * (2 * 1024 * 1024))
+    assert parser.error == "Protocol error: invalid bulk length"
+
+
+def test_split_args_escapes() -> None:
+    assert split_args(b'"\\x41\\n" \'it\\\'s\' plain') == [b"A\n", b"it's", b"plain"]
+    assert split_args(b'"closed"x') is None
+
+
+argv_strategy = st.lists(st.lists(st.binary(max_size=40), min_size=1, max_size=5), min_size=1, max_size=8)
+
+
+@given(requests=argv_strategy, cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=10))
+def test_any_split_parses_the_same(requests: list[list[bytes]], cuts: list[int]) -> None:
+    data = b"".join(encode(r) for r in requests)
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    chunks = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+    assert parse_all(*chunks) == (requests, None)
+
+
+@given(words=st.lists(st.from_regex(rb"[A-Za-z0-9]{1,10}", fullmatch=True), min_size=1, max_size=5),
+       cut=st.integers(min_value=0, max_value=60))
+def test_inline_any_split(words: list[bytes], cut: int) -> None:
+    data = b" ".join(words) + b"\r\n"
+    cut %= len(data) + 1
+    assert parse_all(data[:cut], data[cut:]) == ([words], None)

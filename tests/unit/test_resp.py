@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from dragonfly_py.protocol.resp import NULL_ARRAY, OK, Map, Push, ReplyError, SetReply, Verbatim, encode
+
+
+def test_resp2_forms() -> None:
+    assert encode(b"abc") == b"$3\r\nabc\r\n"
+    assert encode(None) == b"$-1\r\n"
+    assert encode(NULL_ARRAY) == b"*-1\r\n"
+    assert encode(5) == b":5\r\n"
+    assert encode(123456) == b":123456\r\n"
+    assert encode("OK") == b"+OK\r\n"
+    assert encode(OK) == b"+OK\r\n"
+    assert encode(ReplyError("ERR x")) == b"-ERR x\r\n"
+    assert encode(1.5) == b"$3\r\n1.5\r\n"
+    assert encode(0.1) == b"$19\r\n0.10000000000000001\r\n"
+    assert encode(float("inf")) == b"$3\r\ninf\r\n"
+    assert encode(Map({b"a": 1})) == b"*2\r\n$1\r\na\r\n:1\r\n"
+    assert encode([b"a", [1]]) == b"*2\r\n$1\r\na\r\n*1\r\n:1\r\n"
+
+
+def test_resp3_forms() -> None:
+    assert encode(None, True) == b"_\r\n"
+    assert encode(NULL_ARRAY, True) == b"_\r\n"
+    assert encode(1.5, True) == b",1.5\r\n"
+    assert encode(Map({b"a": 1}), True) == b"%1\r\n$1\r\na\r\n:1\r\n"
+    assert encode(SetReply([b"a"]), True) == b"~1\r\n$1\r\na\r\n"
+    assert encode(Push([b"message"]), True) == b">1\r\n$7\r\nmessage\r\n"
+    assert encode(Verbatim(b"hi"), True) == b"=6\r\ntxt:hi\r\n"
+    assert encode(True, True) == b"#t\r\n"
