@@ -164,7 +164,7 @@ class ClientConnection(asyncio.Protocol):
                 client=client.info_line(),
             )
             self.server.stats.client_output_buffer_limit_disconnections += 1
-            self._close()
+            self._close(abort=True)
 
     def _protocol_error(self, message: str) -> None:
         client = self.client
@@ -177,10 +177,16 @@ class ClientConnection(asyncio.Protocol):
         client.close_after_reply = True
         self.server.pending_flush.add(client)
 
-    def _close(self) -> None:
+    def _close(self, abort: bool = False) -> None:
+        """Stop serving this client at once; abort drops output a stuck reader never takes."""
         if not self.closed and self.transport is not None:
             self.closed = True
-            self.transport.close()
+            if self.client is not None:
+                self.server.remove_client(self.client)
+            if abort:
+                self.transport.abort()
+            else:
+                self.transport.close()
 
     def close(self) -> None:
         """Close after what is queued has been written (CLIENT KILL, QUIT, shutdown)."""

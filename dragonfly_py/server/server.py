@@ -122,7 +122,8 @@ class Server:
         self.stats.connections_received += 1
 
     def remove_client(self, client: Client) -> None:
-        self.clients.pop(client.id, None)
+        if self.clients.pop(client.id, None) is None:
+            return
         self.pending_flush.discard(client)
         from dragonfly_py.commands.pubsub import unsubscribe_all
         from dragonfly_py.commands.transactions import unwatch_all

@@ -1,0 +1,218 @@
+"""dragonfly-py through redis-py (RESP2 and RESP3) and raw sockets."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+import redis
+
+from tests.helpers import RawConnection, ServerProcess, start_dragonfly, wait_for
+
+
+@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
+def r(request: pytest.FixtureRequest, shared_dragonfly: ServerProcess) -> redis.Redis:
+    client = redis.Redis(port=shared_dragonfly.port, protocol=request.param)
+    client.flushall()
+    yield client
+    client.close()
+
+
+def test_basic_types_through_redis_py(r: redis.Redis) -> None:
+    assert r.set("a", "1") is True
+    assert r.get("a") == b"1"
+    r.hset("h", mapping={"f": "v", "g": "w"})
+    assert r.hgetall("h") == {b"f": b"v", b"g": b"w"}
+    r.zadd("z", {"a": 1.5, "b": 2})
+    assert [tuple(p) for p in r.zrange("z", 0, -1, withscores=True)] == [(b"a", 1.5), (b"b", 2.0)]
+    assert r.zscore("z", "a") == 1.5
+    r.sadd("s", "x", "y")
+    assert r.smembers("s") == {b"x", b"y"}
+    assert r.incrbyfloat("f", 0.1) == pytest.approx(0.1)
+
+
+def test_pipeline_and_transaction(r: redis.Redis) -> None:
+    pipe = r.pipeline(transaction=True)
+    pipe.set("k", 1).incr("k").get("k")
+    assert pipe.execute() == [True, 2, b"2"]
+    pipe = r.pipeline(transaction=False)
+    for i in range(500):
+        pipe.set(f"key{i}", i)
+    assert all(pipe.execute())
+    assert r.dbsize() == 501
+
+
+def test_watch_from_another_client_aborts_exec(r: redis.Redis, shared_dragonfly: ServerProcess) -> None:
+    other = redis.Redis(port=shared_dragonfly.port)
+    r.set("w", 1)
+    with r.pipeline() as pipe:
+        pipe.watch("w")
+        other.set("w", 2)
+        pipe.multi()
+        pipe.set("w", 3)
+        with pytest.raises(redis.WatchError):
+            pipe.execute()
+    assert r.get("w") == b"2"
+    other.close()
+
+
+def test_pubsub_messages(r: redis.Redis) -> None:
+    pubsub = r.pubsub()
+    pubsub.subscribe("news")
+    pubsub.psubscribe("n*")
+    wait_for(lambda: r.pubsub_numsub("news")[0][1] == 1)
+    assert r.publish("news", "hello") == 2
+    messages = []
+    wait_for(lambda: messages.append(pubsub.get_message(timeout=0.1)) or len([m for m in messages if m]) >= 4)
+    data = [(m["type"], m["data"]) for m in messages if m]
+    assert ("message", b"hello") in data and ("pmessage", b"hello") in data
+    pubsub.close()
+
+
+def test_blpop_is_served_by_a_later_push(r: redis.Redis, shared_dragonfly: ServerProcess) -> None:
+    result: list[object] = []
+    blocker = redis.Redis(port=shared_dragonfly.port)
+    thread = threading.Thread(target=lambda: result.append(blocker.blpop(["q1", "q2"], timeout=5)))
+    thread.start()
+    wait_for(lambda: "blocked_clients:1" in r.execute_command("INFO", "clients").decode()
+             if isinstance(r.execute_command("INFO", "clients"), bytes) else r.info("clients")["blocked_clients"] == 1)
+    r.rpush("q2", "x")
+    thread.join(5)
+    assert result and tuple(result[0]) == (b"q2", b"x")
+    assert r.exists("q2") == 0
+    blocker.close()
+
+
+def test_blocking_timeout_and_unblock(r: redis.Redis, shared_dragonfly: ServerProcess) -> None:
+    started = time.monotonic()
+    assert r.blpop(["nothing"], timeout=0.2) is None
+    assert time.monotonic() - started >= 0.15
+    blocker = redis.Redis(port=shared_dragonfly.port)
+    blocker_id = blocker.client_id()
+    result: list[object] = []
+    thread = threading.Thread(target=lambda: result.append(blocker.brpop(["nothing"], timeout=0)))
+    thread.start()
+    wait_for(lambda: r.client_unblock(blocker_id) == 1)
+    thread.join(5)
+    assert result == [None]
+    blocker.close()
+
+
+def test_requests_behind_a_blocked_one_wait(shared_dragonfly: ServerProcess) -> None:
+    conn = shared_dragonfly.connect()
+    conn.send_raw(conn.encode(["BLPOP", "pending-q", "5"]) + conn.encode(["PING"]))
+    other = shared_dragonfly.connect()
+    wait_for(lambda: b"blocked_clients:1" in other.call("INFO", "clients"))
+    other.call("LPUSH", "pending-q", "v")
+    assert conn.read() == [b"pending-q", b"v"]
+    assert conn.read() == b"PONG"
+    conn.close()
+    other.close()
+
+
+def test_protocol_error_closes_only_that_connection(shared_dragonfly: ServerProcess) -> None:
+    good = shared_dragonfly.connect()
+    bad = shared_dragonfly.connect()
+    bad.send_raw(b"*1\r\n$4\r\nPING\r\n*1\r\n:5\r\n")
+    assert bad.read() == b"PONG"
+    error = bad.read()
+    assert isinstance(error, Exception) and str(error) == "ERR Protocol error: expected '$', got ':'"
+    assert bad.closed_by_server()
+    assert good.call("PING") == b"PONG"
+    good.close()
+
+
+def test_inline_commands_and_quoting(shared_dragonfly: ServerProcess) -> None:
+    with socket.create_connection(("127.0.0.1", shared_dragonfly.port)) as sock:
+        sock.sendall(b'PING\r\nSET inline "hello world"\r\nGET inline\r\n')
+        data = b""
+        while data.count(b"\r\n") < 4:
+            data += sock.recv(1024)
+        assert data == b"+PONG\r\n+OK\r\n$11\r\nhello world\r\n"
+
+
+def test_client_kill_inside_multi_like_sentinel(shared_dragonfly: ServerProcess) -> None:
+    victim = shared_dragonfly.connect()
+    assert victim.call("PING") == b"PONG"
+    admin = shared_dragonfly.connect()
+    for command in (["MULTI"], ["SET", "promoted", "1"], ["CONFIG", "REWRITE"], ["CLIENT", "KILL", "TYPE", "normal"],
+                    ["CLIENT", "KILL", "TYPE", "pubsub"]):
+        assert admin.call(*command) in (b"OK", b"QUEUED")
+    replies = admin.call("EXEC")
+    assert replies[0] == b"OK"
+    assert isinstance(replies[1], Exception)  # no config file: a runtime error, the rest still runs
+    assert replies[2] >= 1
+    assert victim.closed_by_server()
+    assert admin.call("GET", "promoted") == b"1"
+    admin.close()
+
+
+def test_client_list_and_setname(shared_dragonfly: ServerProcess) -> None:
+    r = redis.Redis(port=shared_dragonfly.port, client_name="worker-1")
+    entries = r.client_list()
+    mine = [c for c in entries if c["name"] == "worker-1"]
+    assert mine and mine[0]["cmd"] == "client|list"
+    assert r.client_getname() in ("worker-1", b"worker-1")
+    r.close()
+
+
+def test_active_expiry_reclaims_without_access(shared_dragonfly: ServerProcess) -> None:
+    r = redis.Redis(port=shared_dragonfly.port, db=5)
+    r.flushdb()
+    pipe = r.pipeline(transaction=False)
+    for i in range(200):
+        pipe.set(f"e{i}", "v", px=50)
+    pipe.execute()
+    assert r.dbsize() == 200
+    wait_for(lambda: r.dbsize() == 0, timeout=5)
+    assert r.info("stats")["expired_keys"] >= 200
+    r.close()
+
+
+def test_requirepass(tmp_path) -> None:
+    server = start_dragonfly(tmp_path, "--requirepass", "s3cret")
+    try:
+        conn = server.connect()
+        error = conn.call("GET", "a")
+        assert str(error) == "NOAUTH Authentication required."
+        assert str(conn.call("AUTH", "wrong")) == "WRONGPASS invalid username-password pair or user is disabled."
+        assert conn.call("AUTH", "s3cret") == b"OK"
+        assert conn.call("SET", "a", "1") == b"OK"
+        conn.close()
+        r = redis.Redis(port=server.port, password="s3cret", protocol=3)
+        assert r.get("a") == b"1"
+        r.close()
+    finally:
+        server.stop()
+
+
+def test_pubsub_output_buffer_limit_disconnects_slow_subscriber(tmp_path) -> None:
+    server = start_dragonfly(tmp_path, "--client-output-buffer-limit", "pubsub 64kb 32kb 1")
+    try:
+        slow = server.connect()
+        slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.call("SUBSCRIBE", "flood")
+        publisher = redis.Redis(port=server.port)
+        payload = b"x" * 16384
+        wait_for(lambda: publisher.publish("flood", payload) == 0, timeout=20, interval=0)
+        assert publisher.info("stats")["client_output_buffer_limit_disconnections"] >= 1
+        publisher.close()
+        slow.close()
+    finally:
+        server.stop()
+
+
+def test_maxclients(tmp_path) -> None:
+    server = start_dragonfly(tmp_path, "--maxclients", "2")
+    try:
+        keep = [server.connect() for _ in range(2)]
+        for conn in keep:
+            conn.call("PING")
+        extra = RawConnection(server.port)
+        assert str(extra.read()) == "ERR max number of clients reached"
+        for conn in keep:
+            conn.close()
+    finally:
+        server.stop()
