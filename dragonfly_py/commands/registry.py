@@ -45,7 +45,7 @@ class Command:
     subcommands: dict[bytes, Command] = field(default_factory=dict)
     parent: Command | None = None
     calls: int = 0
-    usec: int = 0
+    nanoseconds: int = 0
     rejected_calls: int = 0
     failed_calls: int = 0
     # Flag lookups on the hot path, resolved once.
@@ -53,8 +53,10 @@ class Command:
     no_auth: bool = False
     allowed_when_loading: bool = False
     allowed_when_stale: bool = False
+    full_name: str = ""
 
     def __post_init__(self) -> None:
+        self.full_name = f"{self.parent.name}|{self.name}" if self.parent else self.name
         unknown = self.flags - KNOWN_FLAGS
         assert not unknown, f"{self.name}: unknown flags {unknown}"
         self.write = "write" in self.flags
@@ -62,10 +64,6 @@ class Command:
         self.allowed_when_loading = "loading" in self.flags
         self.allowed_when_stale = "stale" in self.flags
         self.acl_categories = _acl_categories(self)
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.parent.name}|{self.name}" if self.parent else self.name
 
     def key_positions(self, argv: list[bytes]) -> list[int]:
         """Indexes of the key arguments (COMMAND GETKEYS, WATCH-like bookkeeping)."""

@@ -79,10 +79,11 @@ class RequestParser:
         out: list[list[bytes]] = []
         try:
             while (request := reader.gets()) is not False:
-                if request.__class__ is not list or not _all_bulk(request):
+                if request.__class__ is not list:
                     raise hiredis.ProtocolError
+                b"".join(request)  # TypeError for any element that is not a bulk string
                 out.append(request)
-        except hiredis.ProtocolError:
+        except (hiredis.ProtocolError, TypeError):
             return out + self._take_over_from_hiredis(len(out))
         if out and not reader.has_data() and self._held_ends_with(_encode_request(out[-1])):
             self._held.clear()
@@ -158,13 +159,6 @@ class RequestParser:
 
 def _encode_request(argv: list[bytes]) -> bytes:
     return b"*%d\r\n" % len(argv) + b"".join([b"$%d\r\n%b\r\n" % (len(a), a) for a in argv])
-
-
-def _all_bulk(request: list) -> bool:
-    for arg in request:
-        if arg.__class__ is not bytes:
-            return False
-    return True
 
 
 class _PureScanner:

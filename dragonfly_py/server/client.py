@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from dragonfly_py import errors
@@ -11,7 +12,6 @@ from dragonfly_py.commands.registry import (
     MULTI_CONTROL,
     PUBSUB_CONTEXT_ALLOWED,
     Command,
-    arity_ok,
     resolve,
 )
 from dragonfly_py.protocol.resp import QUEUED, ReplyError, encode
@@ -104,27 +104,29 @@ class Client:
     # -- execution ---------------------------------------------------------------------------
     def execute(self, argv: list[bytes]) -> Any:
         """Run one request through every check Redis's processCommand makes."""
-        server = self.server
-        cmd = COMMANDS.get(argv[0].lower())
+        name = argv[0].lower()
+        cmd = COMMANDS.get(name)
         if cmd is None or cmd.subcommands:
             found = resolve(argv)
             if found.__class__ is not Command:
                 self._flag_transaction()
                 return found
             cmd = found
-        if not arity_ok(cmd, len(argv)):
+        arity = cmd.arity
+        if (len(argv) != arity) if arity > 0 else (len(argv) < -arity):
             self._flag_transaction()
             cmd.rejected_calls += 1
             return errors.wrong_arity(cmd.full_name)
         if not self.authenticated and not cmd.no_auth:
             self._flag_transaction()
             return errors.NOAUTH
-        rejection = server.reject_reason(self, cmd, argv)
-        if rejection is not None:
-            self._flag_transaction()
-            cmd.rejected_calls += 1
-            return rejection
-        if self.multi is not None and argv[0].lower() not in MULTI_CONTROL:
+        if self.server.restricted or self.channels or self.patterns:
+            rejection = self.server.reject_reason(self, cmd, argv)
+            if rejection is not None:
+                self._flag_transaction()
+                cmd.rejected_calls += 1
+                return rejection
+        if self.multi is not None and name not in MULTI_CONTROL:
             self.multi.append((cmd, argv))
             return QUEUED
         return self.call(cmd, argv)
@@ -135,19 +137,17 @@ class Client:
         if server.monitors:
             server.feed_monitors(self, argv)
         self.last_command = cmd.full_name
-        start = time.perf_counter_ns()
+        start = perf_counter_ns()
         try:
             reply = cmd.handler(self, argv)  # type: ignore[misc]
         except ReplyError as exc:
             reply = exc
-        usec = (time.perf_counter_ns() - start) // 1000
-        cmd.calls += 1
-        cmd.usec += usec
-        if reply.__class__ is ReplyError:
             cmd.failed_calls += 1
-        server.stats.commands += 1
-        if usec >= server.slowlog_threshold >= 0:
-            server.slowlog.add(self, argv, usec)
+        elapsed = perf_counter_ns() - start
+        cmd.calls += 1
+        cmd.nanoseconds += elapsed
+        if elapsed >= server.slowlog_threshold_ns >= 0:
+            server.slowlog.add(self, argv, elapsed // 1000)
         if server.ready_keys:
             server.serve_blocked_clients()
         return reply

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from dragonfly_py.protocol.parser import RequestParser
 from dragonfly_py.protocol.resp import ReplyError, encode
-from dragonfly_py.server.client import BLOCKED, NO_REPLY, Client
+from dragonfly_py.server.client import BLOCKED, Client, _NoReply
 from dragonfly_py.storage.keyspace import now_ms
 
 if TYPE_CHECKING:
@@ -93,25 +93,23 @@ class ClientConnection(asyncio.Protocol):
         client = self.client
         assert client is not None
         execute = client.execute
-        output = client.output
-        resp3 = client.resp3
+        append = client.output.append
         for index, argv in enumerate(requests):
             reply = execute(argv)
-            if reply.__class__ is NO_REPLY.__class__:
+            cls = reply.__class__
+            if cls is _NoReply:
                 if reply is BLOCKED:
                     self.pending = requests[index + 1 :]
                     break
                 continue
+            if cls is ReplyError:
+                self.server.count_error(reply)
             if client.reply_mode != "on":
                 if client.reply_mode == "skip":
                     client.reply_mode = "on"
                 continue
-            if reply.__class__ is ReplyError:
-                self.server.count_error(reply)
-            if client.resp3 is not resp3:
-                resp3 = client.resp3  # HELLO switched the protocol mid-batch
-            output.append(encode(reply, resp3))
-            if client.close_after_reply or self.closed:
+            append(encode(reply, client.resp3))
+            if client.close_after_reply:
                 break
         self.server.pending_flush.add(client)
         if self.parser.strict and client.authenticated:

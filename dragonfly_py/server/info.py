@@ -145,7 +145,7 @@ def stats_section(server: Server) -> Fields:
     stats = server.stats
     return [
         ("total_connections_received", stats.connections_received),
-        ("total_commands_processed", stats.commands),
+        ("total_commands_processed", server.commands_processed()),
         ("instantaneous_ops_per_sec", server.instantaneous_ops()),
         ("total_net_input_bytes", 0),
         ("total_net_output_bytes", 0),
@@ -228,11 +228,12 @@ def commandstats_section(server: Server) -> Fields:
     for cmd in COMMANDS.values():
         for entry in [cmd, *cmd.subcommands.values()]:
             if entry.calls or entry.rejected_calls or entry.failed_calls:
-                per_call = entry.usec / entry.calls if entry.calls else 0
+                usec = entry.nanoseconds // 1000
+                per_call = usec / entry.calls if entry.calls else 0
                 out.append(
                     (
                         f"cmdstat_{entry.full_name}",
-                        f"calls={entry.calls},usec={entry.usec},usec_per_call={per_call:.2f},"
+                        f"calls={entry.calls},usec={usec},usec_per_call={per_call:.2f},"
                         f"rejected_calls={entry.rejected_calls},failed_calls={entry.failed_calls}",
                     )
                 )
