@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.helpers import ServerProcess, start_dragonfly, start_redis  # noqa: E402
+from tests.helpers import ServerProcess, start_dragonfly, start_redis
 
 TESTS = "set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100,mset"
 TARGETS = {"set": 1.15, "get": 1.15}
@@ -36,9 +36,26 @@ def measure(server: ServerProcess, test: str, pipeline: int, requests: int) -> f
     subprocess.run(["redis-cli", "-p", str(server.port), "flushall"], capture_output=True, check=True)
     before = cpu_seconds(server.pid)
     result = subprocess.run(
-        ["redis-benchmark", "-p", str(server.port), "-t", test, "-n", str(requests), "-P", str(pipeline),
-         "-c", "50", "-r", "100000", "-q", "--csv"],
-        capture_output=True, text=True, check=True,
+        [
+            "redis-benchmark",
+            "-p",
+            str(server.port),
+            "-t",
+            test,
+            "-n",
+            str(requests),
+            "-P",
+            str(pipeline),
+            "-c",
+            "50",
+            "-r",
+            "100000",
+            "-q",
+            "--csv",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     if "ERR" in result.stdout + result.stderr:
         raise RuntimeError(f"{test}: errors from redis-benchmark: {result.stdout} {result.stderr}")
@@ -64,8 +81,10 @@ def main() -> None:
                     target = TARGETS.get(test, DEFAULT_TARGET)
                     ratio = mine / theirs if theirs else float("inf")
                     flag = "" if ratio <= target else "  over"
-                    print(f"{test:<12}{pipeline:>4}{theirs:>14.3f}{mine:>13.3f}{ratio:>8.2f}{target:>8.2f}{flag}",
-                          flush=True)
+                    print(
+                        f"{test:<12}{pipeline:>4}{theirs:>14.3f}{mine:>13.3f}{ratio:>8.2f}{target:>8.2f}{flag}",
+                        flush=True,
+                    )
         finally:
             redis.stop()
             ours.stop()

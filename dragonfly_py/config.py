@@ -321,7 +321,8 @@ def _parse_obuf(text: str, current: dict[str, OutputBufferLimit] | None) -> dict
 def _format_obuf(limits: dict[str, OutputBufferLimit]) -> str:
     names = {"normal": "normal", "replica": "slave", "pubsub": "pubsub"}
     return " ".join(
-        f"{names[c]} {limits[c].hard} {limits[c].soft} {limits[c].soft_seconds}" for c in ("normal", "replica", "pubsub")
+        f"{names[c]} {limits[c].hard} {limits[c].soft} {limits[c].soft_seconds}"
+        for c in ("normal", "replica", "pubsub")
     )
 
 
@@ -519,7 +520,7 @@ def _config_lines_for(config: Config, name: str) -> list[str]:
     if directive.kind == "special:obuf":
         text = _format_obuf(value)
         words = text.split()
-        return [f"client-output-buffer-limit {' '.join(words[i:i + 4])}" for i in range(0, len(words), 4)]
+        return [f"client-output-buffer-limit {' '.join(words[i : i + 4])}" for i in range(0, len(words), 4)]
     return [f"{name} {quote_arg(format_value(directive, value))}"]
 
 

@@ -38,9 +38,7 @@ def unknown_command(name: bytes, args: list[bytes]) -> ReplyError:
 
 
 def unknown_subcommand(sub: bytes, command: str) -> ReplyError:
-    return ReplyError(
-        f"ERR unknown subcommand '{_printable(sub[:128])}'. Try {command.upper()} HELP."
-    )
+    return ReplyError(f"ERR unknown subcommand '{_printable(sub[:128])}'. Try {command.upper()} HELP.")
 
 
 def _printable(raw: bytes) -> str:

@@ -34,7 +34,7 @@ def wait_for(condition: Callable[[], object], timeout: float = 10.0, interval: f
     while time.monotonic() < deadline:
         try:
             result = condition()
-        except Exception as exc:  # noqa: BLE001 - the condition may fail until it holds
+        except Exception as exc:
             last_error = exc
         else:
             if result:
@@ -149,6 +149,18 @@ def start_redis(tmp: Path, *flags: str) -> ServerProcess:
     port = free_port()
     binary = redis_server_path()
     assert binary, "redis-server is not installed (the test command installs it)"
-    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", str(tmp), *flags]
+    argv = [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(tmp),
+        *flags,
+    ]
     return ServerProcess(argv, port, tmp, tmp / f"redis-{port}.log").wait_ready()

@@ -71,9 +71,11 @@ def hello(client: Client, argv: list[bytes]) -> Any:
         else:
             raise ReplyError(f"ERR Syntax error in HELLO option '{argv[i].decode('utf-8', 'replace')}'")
     if not client.authenticated:
-        raise ReplyError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
-                         "<proto> AUTH <user> <pass> option can be used to authenticate the client and select the "
-                         "RESP protocol version at the same time")
+        raise ReplyError(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
+            "<proto> AUTH <user> <pass> option can be used to authenticate the client and select the "
+            "RESP protocol version at the same time"
+        )
     if name is not None:
         set_client_name(client, name)
     if version:
@@ -162,9 +164,7 @@ def client_setinfo(client: Client, argv: list[bytes]) -> Any:
     if attribute not in (b"lib-name", b"lib-ver"):
         raise ReplyError(f"ERR Unrecognized option '{argv[2].decode('utf-8', 'replace')}'")
     if not _NAME_OK.fullmatch(value):
-        raise ReplyError(
-            f"ERR {attribute.decode()} cannot contain spaces, newlines or special characters."
-        )
+        raise ReplyError(f"ERR {attribute.decode()} cannot contain spaces, newlines or special characters.")
     if attribute == b"lib-name":
         client.lib_name = value
     else:
@@ -172,7 +172,13 @@ def client_setinfo(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-_CLIENT_TYPES = {b"normal": "normal", b"master": "master", b"replica": "replica", b"slave": "replica", b"pubsub": "pubsub"}
+_CLIENT_TYPES = {
+    b"normal": "normal",
+    b"master": "master",
+    b"replica": "replica",
+    b"slave": "replica",
+    b"pubsub": "pubsub",
+}
 
 
 def _client_type(raw: bytes) -> str:
@@ -317,23 +323,40 @@ def client_unblock(client: Client, argv: list[bytes]) -> int:
 def client_help(client: Client, argv: list[bytes]) -> list[str]:
     return [
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "GETNAME", "    Return the name of the current connection.",
-        "ID", "    Return the ID of the current connection.",
-        "INFO", "    Return information about the current client connection.",
-        "KILL <ip:port>", "    Kill connection made from <ip:port>.",
+        "GETNAME",
+        "    Return the name of the current connection.",
+        "ID",
+        "    Return the ID of the current connection.",
+        "INFO",
+        "    Return information about the current client connection.",
+        "KILL <ip:port>",
+        "    Kill connection made from <ip:port>.",
         "KILL <option> <value> [<option> <value> [...]]",
         "    Kill connections. Options are:",
-        "    * ADDR (<ip:port>|<unixsocket>:0)", "      Kill connections made from the specified address",
-        "    * LADDR (<ip:port>|<unixsocket>:0)", "      Kill connections made to specified local address",
-        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)", "      Kill connections by type.",
-        "    * USER <username>", "      Kill connections authenticated by <username>.",
-        "    * SKIPME (YES|NO)", "      Skip killing current connection (default: yes).",
-        "    * ID <client-id>", "      Kill connections by client id.",
-        "LIST [options ...]", "    Return information about client connections. Options:",
-        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)", "      Return clients of specified type.",
-        "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
-        "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
-        "SETNAME <name>", "    Assign the name <name> to the current connection.",
-        "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
-        "HELP", "    Print this help.",
+        "    * ADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made from the specified address",
+        "    * LADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made to specified local address",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Kill connections by type.",
+        "    * USER <username>",
+        "      Kill connections authenticated by <username>.",
+        "    * SKIPME (YES|NO)",
+        "      Skip killing current connection (default: yes).",
+        "    * ID <client-id>",
+        "      Kill connections by client id.",
+        "LIST [options ...]",
+        "    Return information about client connections. Options:",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Return clients of specified type.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
+        "REPLY (ON|OFF|SKIP)",
+        "    Control the replies sent to the current connection.",
+        "SETNAME <name>",
+        "    Assign the name <name> to the current connection.",
+        "NO-EVICT (ON|OFF)",
+        "    Protect current client connection from eviction.",
+        "HELP",
+        "    Print this help.",
     ]

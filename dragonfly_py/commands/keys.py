@@ -335,7 +335,13 @@ def object_refcount(client: Client, argv: list[bytes]) -> int | None:
     value = client.db.get(argv[2])
     if value is None:
         return None
-    return 2147483647 if value.__class__ is bytes and encoding_name(value, client.server.config.values) == "int" and 0 <= int(value) < 10000 else 1
+    return (
+        2147483647
+        if value.__class__ is bytes
+        and encoding_name(value, client.server.config.values) == "int"
+        and 0 <= int(value) < 10000
+        else 1
+    )
 
 
 @subcommand("object", "idletime", 3, "readonly", keys=(2, 2, 1))

@@ -49,9 +49,9 @@ def _unsubscribe(client: Client, names: list[bytes], pattern: bool) -> Any:
 
 
 def unsubscribe_all(client: Client) -> None:
-    for pattern, registry, mine in (
-        (False, client.server.channels, client.channels),
-        (True, client.server.patterns, client.patterns),
+    for registry, mine in (
+        (client.server.channels, client.channels),
+        (client.server.patterns, client.patterns),
     ):
         for name in list(mine):
             members = registry.get(name)

@@ -19,9 +19,15 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Client", list[bytes]], Any]
 
-KNOWN_FLAGS = frozenset(
-    ["write", "readonly", "denyoom", "module", "admin", "pubsub", "noscript", "blocking", "loading", "stale", "skip_monitor", "skip_slowlog", "asking", "fast", "no_auth", "may_replicate", "sentinel", "only_sentinel", "no_mandatory_keys", "no_async_loading", "no_multi", "movablekeys", "allow_busy"]
-)
+# In the order COMMAND INFO lists them (Redis's CMD_* bit order).
+FLAG_ORDER = (
+    "write readonly denyoom module admin pubsub noscript blocking loading stale skip_monitor skip_slowlog "
+    "asking fast no_auth may_replicate sentinel only_sentinel no_mandatory_keys no_async_loading no_multi "
+    "movablekeys allow_busy"
+).split()
+KNOWN_FLAGS = frozenset(FLAG_ORDER)
+# Shown by COMMAND INFO; sentinel / only_sentinel are internal to the command table.
+REPORTED_FLAGS = [f for f in FLAG_ORDER if f not in ("sentinel", "only_sentinel")]
 
 # Commands a RESP2 client in subscribed mode may still send.
 PUBSUB_CONTEXT_ALLOWED = frozenset(

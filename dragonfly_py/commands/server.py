@@ -6,7 +6,15 @@ import time
 from typing import Any
 
 from dragonfly_py import errors
-from dragonfly_py.commands.registry import COMMANDS, Command, command, container, resolve, subcommand
+from dragonfly_py.commands.registry import (
+    COMMANDS,
+    REPORTED_FLAGS,
+    Command,
+    command,
+    container,
+    resolve,
+    subcommand,
+)
 from dragonfly_py.commands.util import parse_int
 from dragonfly_py.config import DIRECTIVES, ConfigError, canonical_name
 from dragonfly_py.protocol.resp import OK, Map, ReplyError, SetReply, Verbatim
@@ -319,10 +327,7 @@ def _all_commands() -> list[Command]:
 
 
 def _flag_names(cmd: Command) -> SetReply:
-    order = ["write", "readonly", "denyoom", "module", "admin", "pubsub", "noscript", "blocking", "loading",
-             "stale", "skip_monitor", "skip_slowlog", "asking", "fast", "no_auth", "may_replicate",
-             "no_mandatory_keys", "no_async_loading", "no_multi", "movablekeys", "allow_busy"]
-    return SetReply([name for name in order if name in cmd.flags])
+    return SetReply([name for name in REPORTED_FLAGS if name in cmd.flags])
 
 
 def _key_specs(cmd: Command) -> list[Any]:
@@ -386,9 +391,16 @@ def command_(client: Client, argv: list[bytes]) -> Any:
     if sub == b"getkeys" or sub == b"getkeysandflags":
         return _getkeys(argv, with_flags=sub == b"getkeysandflags")
     if sub == b"help" and len(argv) == 2:
-        return ["COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "(no subcommand)",
-                "COUNT", "DOCS [<command-name> ...]", "GETKEYS <full-command>", "INFO [<command-name> ...]",
-                "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]", "HELP"]
+        return [
+            "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "(no subcommand)",
+            "COUNT",
+            "DOCS [<command-name> ...]",
+            "GETKEYS <full-command>",
+            "INFO [<command-name> ...]",
+            "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]",
+            "HELP",
+        ]
     if sub in (b"count", b"help", b"list"):
         raise errors.wrong_arity(f"command|{sub.decode()}")
     raise errors.unknown_subcommand(argv[1], "command")

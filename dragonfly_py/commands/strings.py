@@ -43,10 +43,8 @@ def expire_at_ms(now: int, unit: bytes, amount_raw: bytes, command_name: str) ->
 def get(client: Client, argv: list[bytes]) -> bytes | None:
     db = client.db
     key = argv[1]
-    if db.expires and key in db.expires:
-        value = db.get(key)
-    else:
-        value = db.data.get(key)
+    # Skip the expiry check entirely for keys without a TTL (the common case).
+    value = db.get(key) if db.expires and key in db.expires else db.data.get(key)
     if value is None or value.__class__ is bytes:
         return value
     raise errors.WRONGTYPE

@@ -278,8 +278,10 @@ def range_generic(
             offset, count = limit
             if offset < 0:
                 items = []
+            elif count < 0:
+                items = items[offset:]
             else:
-                items = items[offset:] if count < 0 else items[offset : offset + count]
+                items = items[offset : offset + count]
     if store:
         return items
     if with_scores:
@@ -384,8 +386,10 @@ def pop_scored(client: Client, db: Database, key: bytes, count: int, highest: bo
     if zset is None:
         return []
     take = min(count, len(zset))
-    items = list(zset.order.islice(len(zset) - take, len(zset), reverse=True)) if highest else list(
-        zset.order.islice(0, take)
+    items = (
+        list(zset.order.islice(len(zset) - take, len(zset), reverse=True))
+        if highest
+        else list(zset.order.islice(0, take))
     )
     for _, member in items:
         zset.remove(member)
@@ -561,7 +565,9 @@ def _algebra(client: Client, argv: list[bytes], op: str, first: int, store: bool
     while i < len(argv):
         option = argv[i].lower()
         if option == b"weights" and op != "diff" and i + numkeys < len(argv):
-            weights = [parse_float(w, ReplyError("ERR weight value is not a float")) for w in argv[i + 1 : i + 1 + numkeys]]
+            weights = [
+                parse_float(w, ReplyError("ERR weight value is not a float")) for w in argv[i + 1 : i + 1 + numkeys]
+            ]
             i += numkeys
         elif option == b"aggregate" and op != "diff" and i + 1 < len(argv):
             how = argv[i + 1].lower().decode("utf-8", "replace")

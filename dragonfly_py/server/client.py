@@ -204,5 +204,9 @@ class Client:
             f"multi={len(self.multi) if self.multi is not None else -1} qbuf={qbuf} qbuf-free=0 argv-mem=0 "
             f"multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={obuf} tot-mem={qbuf + obuf + 1024} events=r "
             f"cmd={cmd} user={self.user} redir=-1 resp={3 if self.resp3 else 2}"
-            + (f" lib-name={self.lib_name.decode()} lib-ver={self.lib_ver.decode()}" if self.lib_name or self.lib_ver else "")
+            + (
+                f" lib-name={self.lib_name.decode()} lib-ver={self.lib_ver.decode()}"
+                if self.lib_name or self.lib_ver
+                else ""
+            )
         )

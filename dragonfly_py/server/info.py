@@ -278,8 +278,19 @@ SECTIONS: dict[str, Callable[[Server], Fields]] = {
     "cluster": cluster_section,
     "keyspace": keyspace_section,
 }
-DEFAULT_SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules",
-                    "errorstats", "cluster", "keyspace"]
+DEFAULT_SECTIONS = [
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "errorstats",
+    "cluster",
+    "keyspace",
+]
 EXTRA_IN_ALL = ["commandstats", "latencystats"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import signal
@@ -52,7 +53,7 @@ class Slowlog:
     def add(self, client: Client, argv: list[bytes], usec: int) -> None:
         shown = argv[:32]
         if len(argv) > 32:
-            shown = argv[:31] + [b"... (%d more arguments)" % (len(argv) - 31)]
+            shown = [*argv[:31], b"... (%d more arguments)" % (len(argv) - 31)]
         shown = [a if len(a) <= 128 else a[:128] + b"... (%d more bytes)" % (len(a) - 128) for a in shown]
         self.entries.appendleft(SlowlogEntry(self.next_id, int(time.time()), usec, shown, client.addr, client.name))
         self.next_id += 1
@@ -233,7 +234,9 @@ class Server:
         return receivers
 
     # -- blocking operations -----------------------------------------------------------------
-    def block(self, client: Client, keys: list[bytes], timeout: float, retry: Callable[[], Any], on_timeout: Any) -> None:
+    def block(
+        self, client: Client, keys: list[bytes], timeout: float, retry: Callable[[], Any], on_timeout: Any
+    ) -> None:
         state = BlockState([(client.db.index, k) for k in keys], retry, on_timeout)
         for entry in state.keys:
             self.waiters.setdefault(entry, deque()).append(client)
@@ -252,10 +255,8 @@ class Server:
         for entry in state.keys:
             queue = self.waiters.get(entry)
             if queue is not None:
-                try:
+                with contextlib.suppress(ValueError):
                     queue.remove(client)
-                except ValueError:
-                    pass
                 if not queue:
                     del self.waiters[entry]
 
@@ -352,7 +353,9 @@ class Server:
                 except OSError as exc:
                     if optional:
                         continue
-                    raise OSError(f"Could not create server TCP listening socket {host}:{port}: {exc.strerror}") from exc
+                    raise OSError(
+                        f"Could not create server TCP listening socket {host}:{port}: {exc.strerror}"
+                    ) from exc
                 self.listeners.append(listener)
         self._cron_task = loop.create_task(self._cron_loop())
         self.log.info("Ready to accept connections", port=port, pid=os.getpid(), run_id=self.run_id)

@@ -76,8 +76,13 @@ def test_blpop_is_served_by_a_later_push(r: redis.Redis, shared_dragonfly: Serve
     blocker = redis.Redis(port=shared_dragonfly.port)
     thread = threading.Thread(target=lambda: result.append(blocker.blpop(["q1", "q2"], timeout=5)))
     thread.start()
-    wait_for(lambda: "blocked_clients:1" in r.execute_command("INFO", "clients").decode()
-             if isinstance(r.execute_command("INFO", "clients"), bytes) else r.info("clients")["blocked_clients"] == 1)
+    wait_for(
+        lambda: (
+            "blocked_clients:1" in r.execute_command("INFO", "clients").decode()
+            if isinstance(r.execute_command("INFO", "clients"), bytes)
+            else r.info("clients")["blocked_clients"] == 1
+        )
+    )
     r.rpush("q2", "x")
     thread.join(5)
     assert result and tuple(result[0]) == (b"q2", b"x")
@@ -137,8 +142,13 @@ def test_client_kill_inside_multi_like_sentinel(shared_dragonfly: ServerProcess)
     victim = shared_dragonfly.connect()
     assert victim.call("PING") == b"PONG"
     admin = shared_dragonfly.connect()
-    for command in (["MULTI"], ["SET", "promoted", "1"], ["CONFIG", "REWRITE"], ["CLIENT", "KILL", "TYPE", "normal"],
-                    ["CLIENT", "KILL", "TYPE", "pubsub"]):
+    for command in (
+        ["MULTI"],
+        ["SET", "promoted", "1"],
+        ["CONFIG", "REWRITE"],
+        ["CLIENT", "KILL", "TYPE", "normal"],
+        ["CLIENT", "KILL", "TYPE", "pubsub"],
+    ):
         assert admin.call(*command) in (b"OK", b"QUEUED")
     replies = admin.call("EXEC")
     assert replies[0] == b"OK"

@@ -16,8 +16,9 @@ from tests.helpers import ServerProcess, free_port, start_dragonfly
 
 
 def run_cli(*args: str, timeout: float = 10) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dragonfly_py", *args], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "dragonfly_py", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_unknown_directive_stops_startup(tmp_path: Path) -> None:
@@ -41,7 +42,7 @@ def test_every_redis_directive_is_accepted(tmp_path: Path) -> None:
         "rdbcompression yes\nappendonly no\nappendfsync everysec\nlazyfree-lazy-eviction no\n"
         "hash-max-ziplist-entries 512\nlist-max-ziplist-size -2\nactiverehashing yes\n"
         "client-output-buffer-limit normal 0 0 0\nclient-output-buffer-limit replica 256mb 64mb 60\n"
-        "notify-keyspace-events \"\"\nrepl-diskless-sync yes\nslave-serve-stale-data yes\n"
+        'notify-keyspace-events ""\nrepl-diskless-sync yes\nslave-serve-stale-data yes\n'
         'rename-command FLUSHALL ""\nprotected-mode no\ntcp-keepalive 300\n'
     )
     server = start_dragonfly(tmp_path, config_file=conf)
@@ -89,8 +90,12 @@ def test_signal_shuts_down_cleanly_and_quickly(tmp_path: Path, sig: int) -> None
 
 def test_nothing_on_stderr_in_normal_operation(tmp_path: Path) -> None:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "dragonfly_py", "--port", str(port), "--save", ""],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dragonfly_py", "--port", str(port), "--save", ""],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
     server = ServerProcess.__new__(ServerProcess)
     try:
         server.port = port
@@ -147,7 +152,9 @@ def test_redis_benchmark_runs_clean(shared_dragonfly: ServerProcess) -> None:
     tests = "set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange,mset,ping_inline"
     result = subprocess.run(
         [benchmark, "-p", str(shared_dragonfly.port), "-t", tests, "-P", "16", "-n", "2000", "-q", "--csv"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert "ERR" not in result.stdout + result.stderr

@@ -19,7 +19,11 @@ def test_defaults_match_redis() -> None:
 
 def test_flags_in_both_spellings() -> None:
     assert flags_to_lines(["--port", "6380", "--save", "", "--replica_priority=10", "--replicaof=h:1"]) == [
-        "port 6380", 'save ""', "replica-priority 10", "replicaof h 1"]
+        "port 6380",
+        'save ""',
+        "replica-priority 10",
+        "replicaof h 1",
+    ]
     config = load_config(None, ["--port=6381", "--replica_priority=7", "--save", ""])
     assert config["port"] == 6381
     assert config["replica-priority"] == 7
@@ -60,8 +64,11 @@ def test_set_many_is_all_or_nothing() -> None:
 
 def test_rewrite_keeps_comments_and_appends(tmp_path: Path) -> None:
     path = tmp_path / "r.conf"
-    path.write_text("# my comment\nport 7000\nmaxclients 5\nmaxclients 6\nunknown-later-line-kept-as-comment yes\n"
-                    .replace("unknown-later-line-kept-as-comment yes\n", ""))
+    path.write_text(
+        "# my comment\nport 7000\nmaxclients 5\nmaxclients 6\nunknown-later-line-kept-as-comment yes\n".replace(
+            "unknown-later-line-kept-as-comment yes\n", ""
+        )
+    )
     config = load_config(str(path), [])
     config.set("maxclients", "9")
     config.set("hz", "20")
