@@ -97,7 +97,9 @@ class ServerProcess:
         self.workdir = workdir
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(argv, cwd=workdir, stdout=self._log, stderr=subprocess.STDOUT)
+        # Always the checkout under test, whatever copy pip installed.
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.proc = subprocess.Popen(argv, cwd=workdir, stdout=self._log, stderr=subprocess.STDOUT, env=env)
         self.pid = self.proc.pid
 
     def wait_ready(self, timeout: float = 15.0) -> ServerProcess:

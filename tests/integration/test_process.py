@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -12,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ServerProcess, free_port, start_dragonfly
+from tests.helpers import ROOT, RawConnection, ServerProcess, free_port, start_dragonfly, wait_for
+
+CHECKOUT_ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def run_cli(*args: str, timeout: float = 10) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "dragonfly_py", *args], capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "dragonfly_py", *args], capture_output=True, text=True, timeout=timeout, env=CHECKOUT_ENV
     )
 
 
@@ -95,13 +98,9 @@ def test_nothing_on_stderr_in_normal_operation(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=tmp_path,
+        env=CHECKOUT_ENV,
     )
-    server = ServerProcess.__new__(ServerProcess)
     try:
-        server.port = port
-        server.proc = proc
-        from tests.helpers import RawConnection, wait_for
-
         wait_for(lambda: RawConnection(port).call("PING") == b"PONG")
         conn = RawConnection(port)
         for args in (["SET", "k", "v"], ["GET", "k"], ["NOPE"], ["INFO"], ["CLIENT", "LIST"]):
