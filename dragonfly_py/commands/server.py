@@ -15,7 +15,7 @@ from dragonfly_py.commands.registry import (
     resolve,
     subcommand,
 )
-from dragonfly_py.commands.util import parse_int
+from dragonfly_py.commands.util import parse_float, parse_int
 from dragonfly_py.config import DIRECTIVES, ConfigError, canonical_name
 from dragonfly_py.protocol.resp import OK, Map, ReplyError, SetReply, Verbatim
 from dragonfly_py.server import info
@@ -134,8 +134,8 @@ container("debug", -2, "server", "admin noscript loading stale")
 
 @subcommand("debug", "sleep", 3, "admin noscript loading stale")
 def debug_sleep(client: Client, argv: list[bytes]) -> Any:
-    seconds = float(argv[2])
-    time.sleep(seconds)  # blocks the loop on purpose, as Redis's DEBUG SLEEP does
+    seconds = parse_float(argv[2])
+    time.sleep(max(0.0, seconds))  # blocks the loop on purpose, as Redis's DEBUG SLEEP does
     return OK
 
 

@@ -31,10 +31,6 @@ def _with_scores(client: Client, pairs: list[tuple[float, bytes]]) -> list[Any]:
     return [x for score, member in pairs for x in (member, format_double(score))]
 
 
-def _score_reply(score: float) -> Any:
-    return score
-
-
 # -- writes --------------------------------------------------------------------------------------
 @command("zadd", -4, "write denyoom fast", keys=(1, 1, 1), **Z)
 def zadd(client: Client, argv: list[bytes]) -> Any:
@@ -128,18 +124,12 @@ def zmscore(client: Client, argv: list[bytes]) -> list[Any]:
     return [zset.scores.get(m) if zset else None for m in argv[2:]]
 
 
-def _rank(client: Client, argv: list[bytes], reverse: bool) -> Any:
-    if len(argv) > 4 or (len(argv) == 4 and argv[3].lower() != b"withscore"):
-        raise errors.SYNTAX
+def _rank(client: Client, argv: list[bytes], reverse: bool) -> int | None:
     zset = _zset(client.db, argv[1])
     rank = zset.rank(argv[2]) if zset else None
-    if rank is None:
-        return None if len(argv) == 3 else NULL_ARRAY
-    if reverse:
-        rank = len(zset) - 1 - rank  # type: ignore[arg-type]
-    if len(argv) == 4:
-        return [rank, zset.scores[argv[2]]]  # type: ignore[union-attr]
-    return rank
+    if rank is None or not reverse:
+        return rank
+    return len(zset) - 1 - rank  # type: ignore[arg-type]
 
 
 @command("zrank", 3, "readonly fast", keys=(1, 1, 1), **Z)

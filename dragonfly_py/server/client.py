@@ -143,6 +143,10 @@ class Client:
         except ReplyError as exc:
             reply = exc
             cmd.failed_calls += 1
+        except Exception as exc:  # a bug must cost one reply, never the connection or the server
+            server.log.exception("Command raised", command=cmd.full_name)
+            reply = ReplyError(f"ERR internal error in '{cmd.full_name}': {type(exc).__name__}")
+            cmd.failed_calls += 1
         elapsed = perf_counter_ns() - start
         cmd.calls += 1
         cmd.nanoseconds += elapsed

@@ -186,7 +186,7 @@ def stats_section(server: Server) -> Fields:
         ("tracking_total_items", 0),
         ("tracking_total_prefixes", 0),
         ("unexpected_error_replies", 0),
-        ("total_error_replies", sum(stats_errors(server).values())),
+        ("total_error_replies", sum(server.error_counts.values())),
         ("dump_payload_sanitizations", 0),
         ("total_reads_processed", 0),
         ("total_writes_processed", 0),
@@ -194,10 +194,6 @@ def stats_section(server: Server) -> Fields:
         ("io_threaded_writes_processed", 0),
         ("client_output_buffer_limit_disconnections", stats.client_output_buffer_limit_disconnections),
     ]
-
-
-def stats_errors(server: Server) -> dict[str, int]:
-    return server.error_counts
 
 
 def replication_section(server: Server) -> Fields:
