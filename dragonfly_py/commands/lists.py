@@ -9,7 +9,7 @@ from typing import Any
 
 from dragonfly_py import errors
 from dragonfly_py.commands.registry import command
-from dragonfly_py.commands.util import normalize_range, parse_int, parse_timeout, typed
+from dragonfly_py.commands.util import normalize_range, optional_count, parse_int, parse_timeout, typed
 from dragonfly_py.protocol.resp import NULL_ARRAY, OK, ReplyError
 from dragonfly_py.server.client import BLOCKED, Client
 from dragonfly_py.storage.keyspace import Database
@@ -70,13 +70,7 @@ def pop_items(db: Database, key: bytes, left: bool, count: int) -> list[bytes]:
 
 
 def _pop(client: Client, argv: list[bytes], left: bool) -> Any:
-    if len(argv) > 3:
-        raise errors.SYNTAX
-    count = None
-    if len(argv) == 3:
-        count = parse_int(argv[2], ReplyError("ERR value is out of range, must be positive"))
-        if count < 0:
-            raise ReplyError("ERR value is out of range, must be positive")
+    count = optional_count(argv)
     value = _list(client.db, argv[1])
     if value is None:
         return None if count is None else NULL_ARRAY

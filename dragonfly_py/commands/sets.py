@@ -9,7 +9,7 @@ from dragonfly_py import errors
 from dragonfly_py.commands.hashes import random_members
 from dragonfly_py.commands.keys import scan_generic
 from dragonfly_py.commands.registry import command
-from dragonfly_py.commands.util import parse_int, typed
+from dragonfly_py.commands.util import optional_count, parse_int, typed
 from dragonfly_py.protocol.resp import ReplyError, SetReply
 from dragonfly_py.server.client import Client
 from dragonfly_py.storage.types import encoding_name
@@ -81,13 +81,7 @@ def smembers(client: Client, argv: list[bytes]) -> SetReply:
 
 @command("spop", -2, "write fast", keys=(1, 1, 1), **S)
 def spop(client: Client, argv: list[bytes]) -> Any:
-    if len(argv) > 3:
-        raise errors.SYNTAX
-    count = None
-    if len(argv) == 3:
-        count = parse_int(argv[2], ReplyError("ERR value is out of range, must be positive"))
-        if count < 0:
-            raise ReplyError("ERR value is out of range, must be positive")
+    count = optional_count(argv)
     value = _set(client, argv[1])
     if value is None:
         return None if count is None else SetReply()

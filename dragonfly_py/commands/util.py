@@ -45,6 +45,21 @@ def parse_timeout(raw: bytes) -> float:
     return value
 
 
+NOT_POSITIVE = ReplyError("ERR value is out of range, must be positive")
+
+
+def optional_count(argv: list[bytes]) -> int | None:
+    """The optional COUNT of LPOP / SPOP / ZPOPMIN & co. (argv[2]); None when absent."""
+    if len(argv) > 3:
+        raise errors.SYNTAX
+    if len(argv) < 3:
+        return None
+    count = parse_int(argv[2], NOT_POSITIVE)
+    if count < 0:
+        raise NOT_POSITIVE
+    return count
+
+
 def typed(db: Any, key: bytes, cls: type) -> Any:
     """The value at key if it is of ``cls``; None if missing; WRONGTYPE otherwise."""
     value = db.get(key)

@@ -11,7 +11,7 @@ from dragonfly_py.commands.keys import scan_generic
 from dragonfly_py.commands.lists import block_or_answer, parse_mpop
 from dragonfly_py.commands.registry import command
 from dragonfly_py.commands.sets import parse_numkeys_limit
-from dragonfly_py.commands.util import parse_float, parse_int, parse_timeout, typed
+from dragonfly_py.commands.util import normalize_range, optional_count, parse_float, parse_int, parse_timeout, typed
 from dragonfly_py.protocol.resp import NULL_ARRAY, ReplyError, format_double
 from dragonfly_py.server.client import Client
 from dragonfly_py.storage.keyspace import Database
@@ -208,14 +208,10 @@ def _by_lex(zset: ZSet, low: LexBound, high: LexBound) -> list[tuple[float, byte
 
 def _by_rank(zset: ZSet, start: int, stop: int, reverse: bool) -> list[tuple[float, bytes]]:
     n = len(zset)
-    if start < 0:
-        start += n
-    if stop < 0:
-        stop += n
-    start = max(start, 0)
-    if start > stop or start >= n:
+    bounds = normalize_range(start, stop, n)
+    if bounds is None:
         return []
-    stop = min(stop, n - 1)
+    start, stop = bounds
     if reverse:
         return list(zset.order.islice(n - 1 - stop, n - start, reverse=True))
     return list(zset.order.islice(start, stop + 1))
@@ -391,14 +387,8 @@ def pop_scored(client: Client, db: Database, key: bytes, count: int, highest: bo
 
 
 def _pop(client: Client, argv: list[bytes], highest: bool) -> Any:
-    if len(argv) > 3:
-        raise errors.SYNTAX
-    count = 1
-    if len(argv) == 3:
-        count = parse_int(argv[2], ReplyError("ERR value is out of range, must be positive"))
-        if count < 0:
-            raise ReplyError("ERR value is out of range, must be positive")
-    items = pop_scored(client, client.db, argv[1], count, highest)
+    count = optional_count(argv)
+    items = pop_scored(client, client.db, argv[1], 1 if count is None else count, highest)
     if len(argv) == 2 and items:
         score, member = items[0]
         return [member, score] if client.resp3 else [member, format_double(score)]
