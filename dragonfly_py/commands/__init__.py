@@ -8,6 +8,7 @@ from dragonfly_py.commands import (  # noqa: F401  (imported for their registrat
     pubsub,
     server,
     sets,
+    streams,
     strings,
     transactions,
     zsets,

@@ -605,6 +605,93 @@ SCRIPTS: dict[str, str] = {
         DBSIZE x
         QUIT
     """,
+    "streams": """
+        XADD s 0-0 a 1
+        XADD s 5 a 1
+        XADD s 5 a 1
+        XADD s 5-* b 2
+        XADD s 6-3 c 3 d 4
+        XADD s abc a 1
+        XADD s 7-1 a
+        XADD s MAXLEN -1 7-1 a 1
+        XADD s LIMIT 10 7-1 a 1
+        XADD nos NOMKSTREAM 7-1 a 1
+        EXISTS nos
+        XLEN s
+        XLEN nos
+        XRANGE s - +
+        XRANGE s 5 5
+        XRANGE s (5 +
+        XRANGE s - + COUNT 0
+        XRANGE s - + COUNT 2
+        XRANGE s x +
+        XRANGE s - + FOO 1
+        XREVRANGE s + -
+        XREVRANGE s + - COUNT 1
+        XREVRANGE s (6-3 -
+        XREAD STREAMS s 0
+        XREAD COUNT 1 STREAMS s 5-0
+        XREAD STREAMS s nos 0 0
+        XREAD STREAMS s $
+        XREAD STREAMS s
+        XREAD COUNT x STREAMS s 0
+        XREAD BLOCK 10 STREAMS s 9-0
+        XREAD STREAMS s >
+        XGROUP CREATE s g 0
+        XGROUP CREATE s g 0
+        XGROUP CREATE nos g 0
+        XGROUP CREATE nos2 g2 $ MKSTREAM
+        XLEN nos2
+        TYPE nos2
+        XREADGROUP GROUP g c COUNT 1 STREAMS s >
+        XREADGROUP GROUP g c2 STREAMS s >
+        XREADGROUP GROUP g c STREAMS s 0
+        XREADGROUP GROUP nog c STREAMS s >
+        XREADGROUP GROUP g c STREAMS s $
+        XREADGROUP GROUP g c BLOCK 10 STREAMS s >
+        XPENDING s g
+        XPENDING s g - + 10 nobody
+        XPENDING s g - + 0
+        XPENDING nos2 g2
+        XPENDING s nog
+        XINFO GROUPS s
+        XACK s g 5-0 9-9
+        XACK s nog 5-0
+        XPENDING s g
+        XDEL s 5-1
+        XDEL s 5-1
+        XLEN s
+        XINFO GROUPS s
+        XGROUP CREATECONSUMER s g c3
+        XGROUP CREATECONSUMER s g c3
+        XGROUP DELCONSUMER s g c2
+        XGROUP SETID s g 0
+        XGROUP SETID s nog 0
+        XINFO GROUPS s
+        XGROUP DESTROY s g
+        XGROUP DESTROY s g
+        XINFO GROUPS s
+        XGROUP HELP
+        XINFO HELP
+        XINFO STREAM nosuch
+        XADD t 1-1 f v
+        XADD t 2-1 f v
+        XADD t 3-1 f v g w
+        XTRIM t MAXLEN 2
+        XRANGE t - +
+        XTRIM t MINID 3
+        XRANGE t - +
+        XTRIM t MAXLEN ~ 0
+        XTRIM t FOO 1
+        XTRIM t MAXLEN 1 LIMIT 5
+        XSETID t 1-0
+        XSETID t 9-9
+        XADD t 9-9 f v
+        XSETID nos 1-1
+        SET str x
+        XADD str 1-1 f v
+        XLEN str
+    """,
     "pubsub": """
         PUBLISH ch msg
         PUBSUB CHANNELS
