@@ -98,6 +98,7 @@ ignore-warnings str ""
 io-threads int 1 min=1 max=128 immutable
 io-threads-do-reads bool no immutable
 jemalloc-bg-thread bool yes
+key-load-delay int 0
 latency-monitor-threshold int 0 min=0
 latency-tracking bool yes
 latency-tracking-info-percentiles special:percentiles "50 99 99.9"

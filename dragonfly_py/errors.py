@@ -13,6 +13,12 @@ WRONGPASS = ReplyError("WRONGPASS invalid username-password pair or user is disa
 EXECABORT = ReplyError("EXECABORT Transaction discarded because of previous errors.")
 READONLY = ReplyError("READONLY You can't write against a read only replica.")
 LOADING = ReplyError("LOADING Redis is loading the dataset in memory")
+MISCONF = ReplyError(
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
+    "Commands that may modify the data set are disabled, because this instance is configured to report errors "
+    "during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs "
+    "for details about the RDB error."
+)
 DB_INDEX_OUT_OF_RANGE = ReplyError("ERR DB index is out of range")
 INVALID_EXPIRE = "ERR invalid expire time in '{}' command"
 OUT_OF_RANGE = ReplyError("ERR index out of range")

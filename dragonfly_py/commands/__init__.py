@@ -5,6 +5,7 @@ from dragonfly_py.commands import (  # noqa: F401  (imported for their registrat
     hashes,
     keys,
     lists,
+    persistence,
     pubsub,
     server,
     sets,

@@ -61,8 +61,12 @@ def flushdb(client: Client, argv: list[bytes]) -> Any:
 @command("flushall", -1, "write", group="server")
 def flushall(client: Client, argv: list[bytes]) -> Any:
     _flush_mode(argv)
-    client.server.keyspace.flush_all()
-    client.server.keyspace.dirty += 1
+    server = client.server
+    server.keyspace.flush_all()
+    server.persistence.kill_child()
+    if server.config["save"]:  # as Redis: the empty dataset replaces the dump at once
+        server.persistence.save()
+    server.keyspace.dirty += 1
     return OK
 
 
@@ -123,8 +127,11 @@ def shutdown(client: Client, argv: list[bytes]) -> Any:
         if len(options) > 1:
             raise errors.SYNTAX
         raise ReplyError("ERR No shutdown in progress.")
-    client.server.log.info("User requested shutdown...")
-    client.server.request_shutdown()
+    from dragonfly_py.server.server import ShutdownRequest
+
+    save = True if b"save" in options else False if b"nosave" in options else None
+    request = ShutdownRequest(save=save, now=b"now" in options, force=b"force" in options, client=client)
+    client.server.request_shutdown(request)
     return NO_REPLY
 
 

@@ -11,19 +11,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from dragonfly_py import REDIS_VERSION
+from dragonfly_py.storage.memory import used_memory
 
 if TYPE_CHECKING:
     from dragonfly_py.server.server import Server
 
 Fields = list[tuple[str, object]]
-
-
-def _rss_bytes() -> int:
-    try:
-        with open("/proc/self/statm") as handle:
-            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def human_bytes(n: int) -> str:
@@ -78,7 +71,7 @@ def clients_section(server: Server) -> Fields:
 
 
 def memory_section(server: Server) -> Fields:
-    rss = _rss_bytes()
+    rss = used_memory()
     server.peak_memory = max(server.peak_memory, rss)
     maxmemory = server.config["maxmemory"]
     return [
@@ -116,16 +109,7 @@ def persistence_section(server: Server) -> Fields:
         ("current_fork_perc", "0.00"),
         ("current_save_keys_processed", 0),
         ("current_save_keys_total", 0),
-        ("rdb_changes_since_last_save", server.keyspace.dirty),
-        ("rdb_bgsave_in_progress", 0),
-        ("rdb_last_save_time", server.last_save),
-        ("rdb_last_bgsave_status", "ok"),
-        ("rdb_last_bgsave_time_sec", -1),
-        ("rdb_current_bgsave_time_sec", -1),
-        ("rdb_saves", 0),
-        ("rdb_last_cow_size", 0),
-        ("rdb_last_load_keys_expired", 0),
-        ("rdb_last_load_keys_loaded", 0),
+        *server.persistence.info_fields(),
         ("aof_enabled", 0),
         ("aof_rewrite_in_progress", 0),
         ("aof_rewrite_scheduled", 0),
@@ -138,6 +122,7 @@ def persistence_section(server: Server) -> Fields:
         ("aof_last_cow_size", 0),
         ("module_fork_in_progress", 0),
         ("module_fork_last_cow_size", 0),
+        *(server.persistence.loading_fields() if server.loading else ()),
     ]
 
 

@@ -13,12 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from dragonfly_py import errors
 from dragonfly_py.commands.registry import Command
 from dragonfly_py.config import Config, OutputBufferLimit
 from dragonfly_py.logs import get_logger
 from dragonfly_py.protocol.resp import Push, ReplyError
 from dragonfly_py.server.client import Client
 from dragonfly_py.server.connection import ClientConnection
+from dragonfly_py.server.persistence import Persistence
 from dragonfly_py.storage.keyspace import Database, Keyspace
 
 
@@ -59,6 +61,16 @@ class Slowlog:
         self.next_id += 1
         while len(self.entries) > self.config["slowlog-max-len"]:
             self.entries.pop()
+
+
+@dataclass
+class ShutdownRequest:
+    """SHUTDOWN's options, or a signal's (shutdown-on-sigterm / shutdown-on-sigint)."""
+
+    save: bool | None = None  # None: save when save points are configured
+    now: bool = False
+    force: bool = False
+    client: Client | None = None  # answered with an error if the shutdown fails
 
 
 @dataclass
@@ -109,9 +121,13 @@ class Server:
         self.replid2 = "0" * 40
         self.master_repl_offset = 0
         self.second_repl_offset = -1
+        self.persistence = Persistence(self)
+        self.shutdown_request = ShutdownRequest()
         self.slowlog_threshold_ns = config["slowlog-log-slower-than"] * 1000
         config.on_change("slowlog-log-slower-than", self._set_slowlog_threshold)
         config.on_change("requirepass", self._on_requirepass)
+        for name in ("save", "stop-writes-on-bgsave-error"):
+            config.on_change(name, lambda _value: self.update_restrictions())
 
     # -- clients -----------------------------------------------------------------------------
     def next_client_id(self) -> int:
@@ -182,6 +198,13 @@ class Server:
     def connected_replica_count(self) -> int:
         return 0
 
+    def rdb_replication_info(self) -> tuple[int, str, int] | None:
+        """(stream db, replid, offset) for the RDB's repl-* AUX fields, when replication has any."""
+        return None
+
+    def on_snapshot_done(self) -> None:
+        """A forked snapshot finished (hook for replication's full syncs)."""
+
     def reset_stats(self) -> None:
         """CONFIG RESETSTAT."""
         from dragonfly_py.commands.registry import COMMANDS
@@ -206,10 +229,14 @@ class Server:
         if not self.restricted:
             return None
         if self.loading and not cmd.allowed_when_loading:
-            from dragonfly_py.errors import LOADING
-
-            return LOADING
+            return errors.LOADING
+        if (cmd.write or cmd.name == "ping") and self.persistence.writes_refused():
+            return errors.MISCONF
         return None
+
+    def update_restrictions(self) -> None:
+        """Recompute whether commands need the slow checks of reject_reason."""
+        self.restricted = self.loading or self.persistence.writes_refused()
 
     # -- monitors and pub/sub ----------------------------------------------------------------
     def feed_monitors(self, client: Client, argv: list[bytes]) -> None:
@@ -301,6 +328,7 @@ class Server:
     # -- periodic work -----------------------------------------------------------------------
     def cron(self) -> None:
         self.keyspace.active_expire_cycle()
+        self.persistence.cron()
         if not self._cron_ticks % 10:
             self._ops_samples.append((time.monotonic(), self.commands_processed()))
         self._cron_ticks += 1
@@ -358,25 +386,52 @@ class Server:
                     ) from exc
                 self.listeners.append(listener)
         self._cron_task = loop.create_task(self._cron_loop())
-        self.log.info("Ready to accept connections", port=port, pid=os.getpid(), run_id=self.run_id)
 
     def install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.request_shutdown, sig)
+            loop.add_signal_handler(sig, self._on_signal, sig)
 
-    def request_shutdown(self, sig: int | None = None) -> None:
-        if sig is not None:
-            name = "SIGTERM" if sig == signal.SIGTERM else "SIGINT"
-            self.log.info(f"Received {name} scheduling shutdown...")
+    def _on_signal(self, sig: int) -> None:
+        name = "SIGTERM" if sig == signal.SIGTERM else "SIGINT"
+        self.log.info(f"Received {name} scheduling shutdown...")
+        mode = self.config["shutdown-on-sigterm" if sig == signal.SIGTERM else "shutdown-on-sigint"]
+        save = {"save": True, "nosave": False}.get(mode)
+        self.request_shutdown(ShutdownRequest(save=save, now=mode == "now", force=mode == "force"))
+
+    def request_shutdown(self, request: ShutdownRequest | None = None) -> None:
+        self.shutdown_request = request or ShutdownRequest(save=False)
         if self.shutdown_event is not None:
             self.shutdown_event.set()
+
+    async def prepare_shutdown(self) -> bool:
+        """Final save (Redis's prepareForShutdown); False when the shutdown must be abandoned."""
+        request = self.shutdown_request
+        self.persistence.kill_child()
+        save = request.save if request.save is not None else bool(self.config["save"])
+        if save:
+            self.log.info("Saving the final RDB snapshot before exiting.")
+            if not self.persistence.save() and not request.force:
+                self.log.warning("Error trying to save the DB, can't exit.")
+                if request.client is not None and request.client.conn is not None:
+                    request.client.send(ReplyError("ERR Errors trying to SHUTDOWN. Check logs."))
+                    self.flush_pending()
+                return False
+        return True
 
     async def serve_forever(self) -> int:
         await self.start()
         self.install_signal_handlers()
+        if not await self.persistence.load_at_startup():
+            await self.stop()
+            return 1
+        self.log.info("Ready to accept connections", port=self.config["port"], pid=os.getpid(), run_id=self.run_id)
         assert self.shutdown_event is not None
-        await self.shutdown_event.wait()
+        while True:
+            await self.shutdown_event.wait()
+            self.shutdown_event.clear()
+            if await self.prepare_shutdown():
+                break
         await self.stop()
         return self.exit_code
 

@@ -90,6 +90,11 @@ class Database:
         self._heap.clear()
         return removed
 
+    def replace_contents(self, data: dict[bytes, Any], expires: dict[bytes, int]) -> None:
+        """Install a loaded dataset (RDB load, full sync); the caller flushed the old one."""
+        self.data, self.expires = data, expires
+        self._compact_heap()
+
     def swap_contents(self, other: Database) -> None:
         self.data, other.data = other.data, self.data
         self.expires, other.expires = other.expires, self.expires

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import resource
 import sys
 from collections import deque
 from typing import Any
@@ -19,3 +21,12 @@ def estimate_size(key: bytes, value: Any) -> int:
     elif cls is ZSet:
         size += sys.getsizeof(value.scores) + sum(sys.getsizeof(m) + 24 for m in value.scores) * 2
     return size
+
+
+def used_memory() -> int:
+    """Resident set size: what the process really holds (Python has no allocator counter to ask)."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

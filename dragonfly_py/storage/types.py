@@ -103,3 +103,14 @@ def encoding_name(value: Any, limits: dict[str, int]) -> str:
         )
         return "listpack" if small else "skiplist"
     return getattr(value, "encoding", "raw")
+
+
+def format_score_text(score: float) -> bytes:
+    """A score as Redis's d2string writes it into a listpack: integral values as integers."""
+    if score != score:
+        return b"nan"
+    if score in (float("inf"), float("-inf")):
+        return b"inf" if score > 0 else b"-inf"
+    if score.is_integer() and abs(score) < 2**63:
+        return b"%d" % int(score)
+    return repr(score).encode()
