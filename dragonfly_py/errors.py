@@ -13,6 +13,10 @@ WRONGPASS = ReplyError("WRONGPASS invalid username-password pair or user is disa
 EXECABORT = ReplyError("EXECABORT Transaction discarded because of previous errors.")
 READONLY = ReplyError("READONLY You can't write against a read only replica.")
 LOADING = ReplyError("LOADING Redis is loading the dataset in memory")
+READONLY = ReplyError("READONLY You can't write against a read only replica.")
+MASTERDOWN = ReplyError("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")
+NOREPLICAS = ReplyError("NOREPLICAS Not enough good replicas to write.")
+SHUTDOWN_IN_PROGRESS = ReplyError("ERR Errors trying to SHUTDOWN: the server is shutting down, writes are paused.")
 MISCONF = ReplyError(
     "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
     "Commands that may modify the data set are disabled, because this instance is configured to report errors "

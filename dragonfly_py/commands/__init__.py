@@ -7,6 +7,7 @@ from dragonfly_py.commands import (  # noqa: F401  (imported for their registrat
     lists,
     persistence,
     pubsub,
+    replication,
     server,
     sets,
     streams,

@@ -278,6 +278,10 @@ def client_kill(client: Client, argv: list[bytes]) -> Any:
 
 def _kill(target: Client) -> None:
     """Close after the replies already queued (the caller killing itself gets its reply)."""
+    link = target.server.master_link
+    if target.kind == "master" and link is not None:
+        link.drop()  # the link reconnects and asks for a partial resync
+        return
     target.close_after_reply = True
     target.server.pending_flush.add(target)
 

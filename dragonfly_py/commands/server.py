@@ -95,15 +95,6 @@ def swapdb(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@command("wait", 3, "noscript", group="generic")
-def wait(client: Client, argv: list[bytes]) -> int:
-    parse_int(argv[1])
-    timeout = parse_int(argv[2])
-    if timeout < 0:
-        raise errors.TIMEOUT_NEGATIVE
-    return client.server.connected_replica_count()
-
-
 @command("monitor", 1, "admin noscript loading stale", group="server")
 def monitor(client: Client, argv: list[bytes]) -> Any:
     if not client.monitor:

@@ -15,6 +15,7 @@ from dragonfly_py.commands.registry import (
     resolve,
 )
 from dragonfly_py.protocol.resp import QUEUED, ReplyError, encode
+from dragonfly_py.replication.propagate import ALWAYS_PROPAGATED
 
 if TYPE_CHECKING:
     from dragonfly_py.server.server import Server
@@ -62,6 +63,8 @@ class Client:
         "in_exec",
         "output",
         "monitor",
+        "replica",
+        "woff",
     )
 
     def __init__(self, server: Server, conn: Any, addr: str, laddr: str, client_id: int) -> None:
@@ -94,6 +97,8 @@ class Client:
         self.in_exec = False
         self.output: list[bytes] = []  # replies of the current batch, written in one go
         self.monitor = False
+        self.replica: Any = None  # AttachedReplica once REPLCONF/PSYNC made this a replica link
+        self.woff = 0  # the stream offset after this client's last propagated write (WAIT)
 
     # -- output ------------------------------------------------------------------------------
     def send(self, reply: Any) -> None:
@@ -137,6 +142,11 @@ class Client:
         if server.monitors:
             server.feed_monitors(self, argv)
         self.last_command = cmd.full_name
+        primary = server.primary
+        feeding = primary.feeding
+        if feeding:
+            primary.depth += 1
+            dirty = server.keyspace.dirty
         start = perf_counter_ns()
         try:
             reply = cmd.handler(self, argv)  # type: ignore[misc]
@@ -148,6 +158,10 @@ class Client:
             reply = ReplyError(f"ERR internal error in '{cmd.full_name}': {type(exc).__name__}")
             cmd.failed_calls += 1
         elapsed = perf_counter_ns() - start
+        if reply is BLOCKED and self.blocked.__class__.__name__ == "BlockState":
+            self.blocked.argv = argv  # propagated in its non-blocking form once served
+        if feeding:
+            self._propagate(primary, cmd, argv, reply, dirty)
         cmd.calls += 1
         cmd.nanoseconds += elapsed
         if elapsed >= server.slowlog_threshold_ns >= 0:
@@ -155,6 +169,16 @@ class Client:
         if server.ready_keys:
             server.serve_blocked_clients()
         return reply
+
+    def _propagate(self, primary: Any, cmd: Command, argv: list[bytes], reply: Any, dirty: int) -> None:
+        """Feed the command's effect to replicas if it changed the dataset (Redis's propagate)."""
+        changed = self.server.keyspace.dirty != dirty
+        wanted = (changed and cmd.write) or argv[0].lower() in ALWAYS_PROPAGATED
+        if wanted and reply.__class__ is not ReplyError and reply is not BLOCKED:
+            primary.propagate(self, argv, reply)
+        primary.depth -= 1
+        if not primary.depth:
+            primary.end_unit(self)
 
     def _flag_transaction(self) -> None:
         if self.multi is not None:

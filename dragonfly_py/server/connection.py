@@ -138,9 +138,9 @@ class ClientConnection(asyncio.Protocol):
         if client.close_after_reply:
             self._close()
         elif self.server.output_limits_active and not self.closed:
-            self._check_output_limit()
+            self.check_output_limit()
 
-    def _check_output_limit(self) -> None:
+    def check_output_limit(self) -> None:
         client = self.client
         assert client is not None and self.transport is not None
         limit = self.server.output_limit_for(client)

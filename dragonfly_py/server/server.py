@@ -18,6 +18,7 @@ from dragonfly_py.commands.registry import Command
 from dragonfly_py.config import Config, OutputBufferLimit
 from dragonfly_py.logs import get_logger
 from dragonfly_py.protocol.resp import Push, ReplyError
+from dragonfly_py.replication.primary import Primary
 from dragonfly_py.server.client import Client
 from dragonfly_py.server.connection import ClientConnection
 from dragonfly_py.server.persistence import Persistence
@@ -81,6 +82,7 @@ class BlockState:
     retry: Callable[[], Any]  # returns the reply, or None to keep waiting
     on_timeout: Any
     timer: asyncio.TimerHandle | None = None
+    argv: list[bytes] | None = None  # the blocking command, for propagation when served
 
 
 class Server:
@@ -116,17 +118,17 @@ class Server:
         self._cron_ticks = 0
         self.peak_memory = 0
         self.error_counts: dict[str, int] = {}
-        # Replication identity (the replication issue builds on these).
-        self.replid = secrets.token_hex(20)
-        self.replid2 = "0" * 40
-        self.master_repl_offset = 0
-        self.second_repl_offset = -1
+        self.role = "master"
+        self.primary = Primary(self)  # the stream, backlog and attached replicas (every role)
+        self.master_link: Any = None  # MasterLink while we are a replica
+        self.pending_flush_replication = False
+        self.writes_paused = False  # a graceful shutdown waits for replicas
         self.persistence = Persistence(self)
         self.shutdown_request = ShutdownRequest()
         self.slowlog_threshold_ns = config["slowlog-log-slower-than"] * 1000
         config.on_change("slowlog-log-slower-than", self._set_slowlog_threshold)
         config.on_change("requirepass", self._on_requirepass)
-        for name in ("save", "stop-writes-on-bgsave-error"):
+        for name in ("save", "stop-writes-on-bgsave-error", "min-replicas-to-write"):
             config.on_change(name, lambda _value: self.update_restrictions())
 
     # -- clients -----------------------------------------------------------------------------
@@ -145,14 +147,20 @@ class Server:
         from dragonfly_py.commands.pubsub import unsubscribe_all
         from dragonfly_py.commands.transactions import unwatch_all
 
+        if self.primary.waiting:
+            self.primary.cancel_wait(client)
         unsubscribe_all(client)
         unwatch_all(client)
+        if client.replica is not None:
+            self.primary.detach(client)
         if client.blocked is not None:
             self.unblock(client)
         if client.monitor:
             self.monitors.remove(client)
 
     def flush_pending(self) -> None:
+        if self.pending_flush_replication:
+            self.primary.flush()
         while self.pending_flush:
             client = self.pending_flush.pop()
             if client.conn is not None:
@@ -161,6 +169,7 @@ class Server:
     def output_limit_for(self, client: Client) -> OutputBufferLimit | None:
         limits = self.config["client-output-buffer-limit"]
         kind = "pubsub" if client.channels or client.patterns else client.kind
+        kind = "slave" if kind == "replica" else kind
         limit = limits.get(kind if kind in limits else "normal")
         return limit if limit and (limit.hard or limit.soft) else None
 
@@ -178,32 +187,70 @@ class Server:
 
     # -- replication surface -----------------------------------------------------------------
     def role_name(self) -> str:
-        return "master"
+        return self.role
 
     def replication_info(self) -> list[tuple[str, object]]:
-        return [
-            ("role", "master"),
-            ("connected_slaves", 0),
-            ("master_failover_state", "no-failover"),
-            ("master_replid", self.replid),
-            ("master_replid2", self.replid2),
-            ("master_repl_offset", self.master_repl_offset),
-            ("second_repl_offset", self.second_repl_offset),
-            ("repl_backlog_active", 0),
-            ("repl_backlog_size", self.config["repl-backlog-size"]),
-            ("repl_backlog_first_byte_offset", 0),
-            ("repl_backlog_histlen", 0),
-        ]
+        primary, config = self.primary, self.config
+        fields: list[tuple[str, object]] = [("role", "master" if self.role == "master" else "slave")]
+        if self.master_link is not None:
+            fields += self.master_link.info_fields()
+            fields += [
+                ("slave_priority", config["replica-priority"]),
+                ("slave_read_only", int(config["replica-read-only"])),
+                ("replica_announced", int(config["replica-announced"])),
+            ]
+        fields.append(("connected_slaves", len(primary.replicas)))
+        if config["min-replicas-to-write"] and config["min-replicas-max-lag"]:
+            fields.append(("min_slaves_good_slaves", primary.good_replicas()))
+        return fields + primary.replica_lines() + primary.backlog_fields()
 
     def connected_replica_count(self) -> int:
-        return 0
+        return len(self.primary.replicas)
 
     def rdb_replication_info(self) -> tuple[int, str, int] | None:
         """(stream db, replid, offset) for the RDB's repl-* AUX fields, when replication has any."""
-        return None
+        primary = self.primary
+        return (max(primary.last_db, 0), primary.replid, primary.offset) if primary.backlog is not None else None
 
     def on_snapshot_done(self) -> None:
-        """A forked snapshot finished (hook for replication's full syncs)."""
+        """A forked snapshot finished: a pending full sync may start now."""
+        self.primary.maybe_start_sync()
+
+    def install_snapshot(self, snapshot: Any) -> None:
+        self.persistence.install(snapshot)
+
+    def become_replica(self, host: str, port: int) -> None:
+        from dragonfly_py.replication.replica import MasterLink
+
+        if self.master_link is not None:
+            self.master_link.stop()
+        self.role = "slave"
+        self.keyspace.replica_mode = True
+        self.primary.update_feeding()
+        self.master_link = MasterLink(self, host, port)
+        self.master_link.start()
+        self.update_restrictions()
+        self.log.info(f"Connecting to MASTER {host}:{port}")
+
+    def become_primary(self) -> None:
+        """REPLICAOF NO ONE: keep the data, start a new history that remembers the old one."""
+        if self.master_link is None:
+            return
+        self.master_link.stop()
+        self.master_link = None
+        self.role = "master"
+        self.keyspace.replica_mode = False
+        primary = self.primary
+        primary.replid2, primary.second_offset = primary.replid, primary.offset + 1
+        primary.replid = secrets.token_hex(20)
+        primary.last_db = -1
+        primary.create_backlog()
+        primary.disconnect_replicas()
+        self.update_restrictions()
+        self.log.info("MASTER MODE enabled (user request from the replica's REPLICAOF NO ONE)")
+
+    def unblock_with_reply(self, client: Client, reply: Any) -> None:
+        self._answer_unblocked(client, reply)
 
     def reset_stats(self) -> None:
         """CONFIG RESETSTAT."""
@@ -217,7 +264,17 @@ class Server:
                 entry.calls = entry.nanoseconds = entry.rejected_calls = entry.failed_calls = 0
 
     def role_reply(self) -> list[object]:
-        return [b"master", self.master_repl_offset, []]
+        primary = self.primary
+        if self.master_link is not None:
+            link = self.master_link
+            offset = primary.offset if link.state == "connected" else -1
+            return [b"slave", link.host.encode(), link.port, link.state.encode(), offset]
+        replicas = [
+            [r.ip.encode(), b"%d" % r.listening_port, b"%d" % r.ack_offset]
+            for r in primary.replicas
+            if r.state == "online"
+        ]
+        return [b"master", primary.offset, replicas]
 
     # -- command checks ----------------------------------------------------------------------
     def reject_reason(self, client: Client, cmd: Command, argv: list[bytes]) -> ReplyError | None:
@@ -230,13 +287,37 @@ class Server:
             return None
         if self.loading and not cmd.allowed_when_loading:
             return errors.LOADING
-        if (cmd.write or cmd.name == "ping") and self.persistence.writes_refused():
+        link = self.master_link
+        if (
+            link is not None
+            and not link.link_up
+            and not self.config["replica-serve-stale-data"]
+            and not cmd.allowed_when_stale
+            and client.kind != "master"
+        ):
+            return errors.MASTERDOWN
+        if not cmd.write or client.kind == "master":
+            return errors.MISCONF if cmd.name == "ping" and self.persistence.writes_refused() else None
+        if link is not None and self.config["replica-read-only"]:
+            return errors.READONLY
+        if link is None and self.persistence.writes_refused():
             return errors.MISCONF
+        if self.writes_paused:
+            return errors.SHUTDOWN_IN_PROGRESS
+        minimum = self.config["min-replicas-to-write"]
+        if link is None and minimum and self.config["min-replicas-max-lag"] and self.primary.good_replicas() < minimum:
+            return errors.NOREPLICAS
         return None
 
     def update_restrictions(self) -> None:
         """Recompute whether commands need the slow checks of reject_reason."""
-        self.restricted = self.loading or self.persistence.writes_refused()
+        self.restricted = (
+            self.loading
+            or self.persistence.writes_refused()
+            or self.master_link is not None
+            or self.writes_paused
+            or bool(self.config["min-replicas-to-write"])
+        )
 
     # -- monitors and pub/sub ----------------------------------------------------------------
     def feed_monitors(self, client: Client, argv: list[bytes]) -> None:
@@ -313,7 +394,7 @@ class Server:
             while queue:
                 client = queue[0]
                 previous_db = client.db
-                reply = client.blocked.retry()
+                reply = self._retry_blocked(client)
                 client.db = previous_db
                 if reply is None:
                     break
@@ -321,14 +402,33 @@ class Server:
                 self._answer_unblocked(client, reply)
                 queue = self.waiters.get(entry)
 
+    def _retry_blocked(self, client: Client) -> Any:
+        """Serve a blocked client; what it pops goes to replicas as the non-blocking form."""
+        state = client.blocked
+        primary = self.primary
+        if not primary.feeding or state.argv is None:
+            return state.retry()
+        primary.depth += 1
+        dirty = self.keyspace.dirty
+        reply = state.retry()
+        if reply is not None and reply.__class__ is not ReplyError and self.keyspace.dirty != dirty:
+            primary.propagate(client, state.argv, reply)
+        primary.depth -= 1
+        if not primary.depth:
+            primary.end_unit(client)
+        return reply
+
     # -- keyspace events ---------------------------------------------------------------------
     def _on_expired(self, db: Database, key: bytes) -> None:
         self.stats.expired_keys += 1
+        if self.primary.feeding:
+            self.primary.add_effect(db.index, [b"DEL", key])
 
     # -- periodic work -----------------------------------------------------------------------
     def cron(self) -> None:
         self.keyspace.active_expire_cycle()
         self.persistence.cron()
+        self.primary.cron()
         if not self._cron_ticks % 10:
             self._ops_samples.append((time.monotonic(), self.commands_processed()))
         self._cron_ticks += 1
@@ -407,6 +507,8 @@ class Server:
     async def prepare_shutdown(self) -> bool:
         """Final save (Redis's prepareForShutdown); False when the shutdown must be abandoned."""
         request = self.shutdown_request
+        if self.primary.replicas and not request.now and self.role == "master":
+            await self._wait_for_replicas()
         self.persistence.kill_child()
         save = request.save if request.save is not None else bool(self.config["save"])
         if save:
@@ -419,12 +521,35 @@ class Server:
                 return False
         return True
 
+    async def _wait_for_replicas(self) -> None:
+        """Graceful shutdown: no more writes; wait until every replica acknowledged the last offset."""
+        self.writes_paused = True
+        self.update_restrictions()
+        primary = self.primary
+        target = primary.offset
+        self.log.info(f"Waiting for replicas before shutting down (offset {target}).")
+        deadline = time.monotonic() + self.config["shutdown-timeout"]
+        primary.request_acks()
+        self.flush_pending()
+        while time.monotonic() < deadline:
+            if all(r.ack_offset >= target for r in primary.replicas):
+                self.log.info("Lagging replica acknowledged the final offset; shutting down.")
+                return
+            await asyncio.sleep(0.01)
+            primary.request_acks()
+            target = max(target, 0)
+            self.flush_pending()
+        self.log.warning("Lagging replicas did not acknowledge the final offset in time.")
+
     async def serve_forever(self) -> int:
         await self.start()
         self.install_signal_handlers()
         if not await self.persistence.load_at_startup():
             await self.stop()
             return 1
+        if self.config["replicaof"]:
+            host, port = self.config["replicaof"]
+            self.become_replica(host, port)
         self.log.info("Ready to accept connections", port=self.config["port"], pid=os.getpid(), run_id=self.run_id)
         assert self.shutdown_event is not None
         while True:

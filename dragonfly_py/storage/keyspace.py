@@ -36,6 +36,9 @@ class Database:
     def get(self, key: bytes) -> Any:
         """The live value of key, or None; an expired key is deleted on the way (lazy expiry)."""
         if self.expires and key in self.expires and self.expires[key] <= self._keyspace.now:
+            keyspace = self._keyspace
+            if keyspace.replica_mode:  # a replica waits for its primary's DEL
+                return self.data.get(key) if keyspace.applying_master else None
             self._expire(key)
             return None
         return self.data.get(key)
@@ -141,6 +144,8 @@ class Keyspace:
         self.ready_keys: list[tuple[int, bytes]] = []
         self.on_expired: Callable[[Database, bytes], None] | None = None
         self.active_expire_enabled = True
+        self.replica_mode = False  # expired keys look missing but are not deleted
+        self.applying_master = False  # executing the primary's stream: values used as they are
 
     def watched_keys_of(self, db: Database) -> list[bytes]:
         return [key for (index, key) in self.watched if index == db.index]
@@ -164,7 +169,7 @@ class Keyspace:
 
     def active_expire_cycle(self, budget: int = 2000) -> int:
         """Reclaim expired keys in every database; bounded work per call."""
-        if not self.active_expire_enabled:
+        if not self.active_expire_enabled or self.replica_mode:
             return 0
         self.now = now_ms()
         return sum(db.expire_due(self.now, budget) for db in self.dbs if db.expires)
