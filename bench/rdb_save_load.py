@@ -89,7 +89,8 @@ def main() -> None:
                 server.stop()
             results[name] = (save, load, rss, size)
             print(
-                f"{name:6} save {save:7.2f}s  load {load:7.2f}s  peak RSS after load {rss / 2**20:8.1f} MB  dump {size / 2**20:.1f} MB"
+                f"{name:6} save {save:7.2f}s  load {load:7.2f}s  "
+                f"peak RSS after load {rss / 2**20:8.1f} MB  dump {size / 2**20:.1f} MB"
             )
     (rs, rl, rr, _), (os_, ol, orr, _) = results["redis"], results["ours"]
     print(

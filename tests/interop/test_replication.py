@@ -1,0 +1,224 @@
+"""Replication between real processes on loopback: ours -> ours, real redis-server -> ours,
+ours -> real redis-server, PSYNC2 after failovers, WAIT, READONLY, min-replicas, graceful SHUTDOWN."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.dataset import fill, read_all
+from tests.helpers import ServerProcess, start_dragonfly, start_redis, wait_for
+
+pytestmark = pytest.mark.interop
+FAST = ("--repl-diskless-sync-delay", "0")
+
+
+@pytest.fixture
+def started(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    servers: list[ServerProcess] = []
+    counter = iter(range(100))
+
+    def start(kind: str, *flags: str) -> ServerProcess:
+        workdir = tmp_path / f"{kind}{next(counter)}"
+        workdir.mkdir()
+        server = (start_redis if kind == "redis" else start_dragonfly)(workdir, *FAST, *flags)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def _client(server: ServerProcess) -> redis.Redis:
+    return redis.Redis(port=server.port)
+
+
+def _replicate(replica: ServerProcess, primary: ServerProcess) -> None:
+    _client(replica).replicaof("127.0.0.1", primary.port)
+    _wait_in_sync(primary, replica)
+
+
+def _wait_in_sync(primary: ServerProcess, *replicas: ServerProcess, timeout: float = 30) -> None:
+    def synced() -> bool:
+        offset = _client(primary).info("replication")["master_repl_offset"]
+        for replica in replicas:
+            info = _client(replica).info("replication")
+            if info["master_link_status"] != "up" or info["slave_repl_offset"] != offset:
+                return False
+        return True
+
+    wait_for(synced, timeout=timeout)
+
+
+def _same_data(*servers: ServerProcess) -> None:
+    first = read_all(servers[0].port)
+    for other in servers[1:]:
+        assert read_all(other.port) == first
+
+
+def test_ours_to_ours_full_sync_stream_and_partial_resync(started: Callable[..., ServerProcess]) -> None:
+    primary, replica = started("ours"), started("ours")
+    fill(_client(primary))
+    _replicate(replica, primary)
+    _same_data(primary, replica)
+    p = _client(primary)
+    p.execute_command("SETEX", "ttl", 100, "v")
+    p.incrbyfloat("float", 1.25)
+    p.sadd("pop", *range(10))
+    p.spop("pop", 3)
+    with p.pipeline(transaction=True) as tx:
+        tx.set("tx1", "a").rpush("tx2", "b").execute()
+    redis.Redis(port=primary.port, db=3).set("db3", "x")
+    p.xadd("stream", {"f": "v"})
+    p.lpush("blk", "x")
+    p.blpop(["blk"], 1)
+    _wait_in_sync(primary, replica)
+    _same_data(primary, replica)
+    assert _client(replica).pttl("ttl") > 0
+    with pytest.raises(redis.ReadOnlyError, match=r"You can't write against a read only replica\."):
+        _client(replica).set("x", "y")
+    p.client_kill_filter(_type="replica")
+    p.set("while-down", "1")
+    _wait_in_sync(primary, replica)
+    assert p.info("stats")["sync_partial_ok"] == 1
+    assert _client(replica).get("while-down") == b"1"
+    p.flushall()
+    _wait_in_sync(primary, replica)
+    assert _client(replica).dbsize() == 0
+
+
+def test_writes_under_load_and_expiry_reach_every_replica(started: Callable[..., ServerProcess]) -> None:
+    primary, first, second = started("ours"), started("ours"), started("ours")
+    _replicate(first, primary)
+    _replicate(second, primary)
+    p = _client(primary)
+    for batch in range(20):
+        with p.pipeline(transaction=False) as pipe:
+            for i in range(200):
+                pipe.incr(f"counter:{i % 17}")
+                pipe.rpush(f"list:{i % 5}", f"{batch}-{i}")
+                pipe.set(f"short:{batch}:{i}", "v", px=50 if i % 10 == 0 else None)
+            pipe.execute()
+    wait_for(lambda: not p.keys("short:*:0"))  # expired on the primary, DEL sent to replicas
+    _wait_in_sync(primary, first, second)
+    _same_data(primary, first, second)
+    roles = p.role()
+    assert roles[0] == b"master" and len(roles[2]) == 2
+
+
+def test_replicaof_no_one_then_the_other_replica_continues_psync2(started: Callable[..., ServerProcess]) -> None:
+    primary, first, second = started("ours"), started("ours"), started("ours")
+    fill(_client(primary))
+    _replicate(first, primary)
+    _replicate(second, primary)
+    old_id = _client(primary).info("replication")["master_replid"]
+    primary.stop()
+    _client(first).replicaof("no", "one")
+    info = _client(first).info("replication")
+    assert info["role"] == "master" and info["master_replid2"] == old_id
+    _client(second).replicaof("127.0.0.1", first.port)
+    _wait_in_sync(first, second)
+    assert _client(first).info("stats")["sync_partial_ok"] == 1
+    _client(first).set("after-failover", "1")
+    _wait_in_sync(first, second)
+    assert _client(second).info("replication")["master_replid"] == info["master_replid"]
+    _same_data(first, second)
+
+
+def test_real_redis_primary_to_our_replica(started: Callable[..., ServerProcess]) -> None:
+    real, ours = started("redis"), started("ours")
+    fill(_client(real))
+    _replicate(ours, real)
+    _same_data(real, ours)
+    r = _client(real)
+    r.set("stream-after-sync", "1", ex=100)
+    r.spop("set:str", 2)
+    r.incrbyfloat("f", 2.5)
+    _wait_in_sync(real, ours)
+    _same_data(real, ours)
+    r.client_kill_filter(_type="replica")
+    r.set("during-drop", "1")
+    _wait_in_sync(real, ours)
+    assert r.info("stats")["sync_partial_ok"] == 1
+    _same_data(real, ours)
+
+
+def test_our_replica_follows_a_real_failover_with_continue(started: Callable[..., ServerProcess]) -> None:
+    real, real_replica, ours = started("redis"), started("redis"), started("ours")
+    fill(_client(real))
+    _replicate(real_replica, real)
+    _replicate(ours, real)
+    real.stop()
+    _client(real_replica).replicaof("no", "one")
+    _client(ours).replicaof("127.0.0.1", real_replica.port)
+    _wait_in_sync(real_replica, ours)
+    stats = _client(real_replica).info("stats")
+    assert stats["sync_partial_ok"] == 1 and stats["sync_full"] == 0
+    _client(real_replica).set("new-primary", "yes")
+    _wait_in_sync(real_replica, ours)
+    _same_data(real_replica, ours)
+
+
+def test_our_primary_to_real_redis_replica(started: Callable[..., ServerProcess]) -> None:
+    ours, real = started("ours"), started("redis")
+    fill(_client(ours))
+    _replicate(real, ours)
+    _same_data(ours, real)
+    o = _client(ours)
+    o.execute_command("SETEX", "ttl", 100, "v")
+    o.spop("set:str", 2)
+    o.lpush("blk", "x")
+    o.brpop(["blk"], 1)
+    with o.pipeline(transaction=True) as tx:
+        tx.set("tx1", "a").hset("tx2", "f", "v").execute()
+    _wait_in_sync(ours, real)
+    _same_data(ours, real)
+    o.client_kill_filter(_type="replica")
+    o.set("during-drop", "1")
+    _wait_in_sync(ours, real)
+    assert o.info("stats")["sync_partial_ok"] == 1
+    _same_data(ours, real)
+
+
+def test_wait_and_min_replicas_to_write(started: Callable[..., ServerProcess]) -> None:
+    primary, replica = started("ours"), started("ours")
+    p = _client(primary)
+    assert p.wait(1, 100) == 0  # a fresh connection has nothing to wait for
+    _replicate(replica, primary)
+    p.set("k", "v")
+    assert p.wait(1, 2000) == 1
+    p.config_set("min-replicas-to-write", 2)
+    with pytest.raises(redis.ResponseError, match=r"NOREPLICAS Not enough good replicas to write\."):
+        p.set("k", "w")
+    p.config_set("min-replicas-to-write", 1)
+    assert p.set("k", "w")
+    with pytest.raises(redis.ResponseError, match="WAIT cannot be used with replica instances"):
+        _client(replica).wait(1, 10)
+
+
+def test_graceful_shutdown_loses_no_acknowledged_write(started: Callable[..., ServerProcess]) -> None:
+    primary, replica = started("ours"), started("ours")
+    _replicate(replica, primary)
+    p = _client(primary)
+    with p.pipeline(transaction=False) as pipe:
+        for i in range(20000):
+            pipe.set(f"k{i}", i)
+        pipe.execute()
+    with contextlib.suppress(redis.ConnectionError):
+        p.shutdown(nosave=True)
+    assert primary.proc.wait(15) == 0
+    assert _client(replica).dbsize() == 20000
+
+
+def test_sigterm_of_a_primary_waits_for_its_replica(started: Callable[..., ServerProcess]) -> None:
+    primary, replica = started("ours"), started("ours")
+    _replicate(replica, primary)
+    _client(primary).mset({f"m{i}": i for i in range(5000)})
+    assert primary.stop(signal.SIGTERM) == 0
+    assert _client(replica).dbsize() == 5000
