@@ -198,9 +198,29 @@ class RdbReader:
         expires: dict[bytes, int] = {}
         expire_at = -1
         drop_before = self.drop_expired_before
+        fast = not self.key_delay
         while True:
-            at = self.offset
+            at = self._base + self._pos
             kind = self._byte()
+            if kind == 0 and fast and expire_at == -1 and data is not None:
+                # Fast path for the commonest record: a short string key holding a short string.
+                buf, pos = self._buf, self._pos
+                end = len(buf)
+                if pos < end and buf[pos] < 64:
+                    key_end = pos + 1 + buf[pos]
+                    if key_end < end and buf[key_end] < 64 and key_end + 1 + buf[key_end] <= end:
+                        key = buf[pos + 1 : key_end]
+                        if key in data:
+                            raise RdbError(f"Duplicate key '{key.decode('utf-8', 'replace')}' found in RDB file", at)
+                        self._pos = key_end + 1 + buf[key_end]
+                        data[key] = buf[key_end + 1 : self._pos]
+                        snapshot.keys_loaded += 1
+                        continue
+            if kind < OP_FUNCTION2:
+                if data is None:  # keys before any SELECTDB belong to db 0, as in old files
+                    data, expires = snapshot.dbs.setdefault(0, ({}, {}))
+                expire_at = self._load_key(snapshot, kind, at, data, expires, expire_at, drop_before)
+                continue
             if kind == OP_EXPIRETIME_MS:
                 expire_at = _I64.unpack(self._take(8))[0]
                 continue
@@ -240,29 +260,39 @@ class RdbReader:
                 raise RdbError("The RDB file contains AUX module data I can't load: no matching module", at)
             if kind == OP_EOF:
                 break
-            if data is None:  # keys before any SELECTDB belong to db 0, as in old files
-                data, expires = snapshot.dbs.setdefault(0, ({}, {}))
-            key = self._string()
-            value = self.read_value(kind, at)
-            if self.key_delay > 0:
-                time.sleep(self.key_delay)
-            if key in data:
-                raise RdbError(f"Duplicate key '{key.decode('utf-8', 'replace')}' found in RDB file", at)
-            if expire_at != -1:
-                if drop_before is not None and expire_at < drop_before:
-                    snapshot.keys_expired += 1
-                    expire_at = -1
-                    continue
-                expires[key] = expire_at
-                expire_at = -1
-            if value is not None:  # empty collections are skipped, as Redis does
-                data[key] = value
-                snapshot.keys_loaded += 1
-            else:
-                expires.pop(key, None)
+            raise RdbError(f"Unknown RDB opcode {kind}", at)
         self._check_trailer(snapshot)
         snapshot.dbs = {index: dbs for index, dbs in snapshot.dbs.items() if dbs[0]}
         return snapshot
+
+    def _load_key(
+        self,
+        snapshot: Snapshot,
+        kind: int,
+        at: int,
+        data: dict[bytes, Any],
+        expires: dict[bytes, int],
+        expire_at: int,
+        drop_before: int | None,
+    ) -> int:
+        """One key and its value; returns the pending expiry (-1: consumed)."""
+        key = self._string()
+        value = self.read_value(kind, at)
+        if self.key_delay > 0:
+            time.sleep(self.key_delay)
+        if key in data:
+            raise RdbError(f"Duplicate key '{key.decode('utf-8', 'replace')}' found in RDB file", at)
+        if expire_at != -1:
+            if drop_before is not None and expire_at < drop_before:
+                snapshot.keys_expired += 1
+                return -1
+            expires[key] = expire_at
+        if value is not None:  # empty collections are skipped, as Redis does
+            data[key] = value
+            snapshot.keys_loaded += 1
+        else:
+            expires.pop(key, None)
+        return -1
 
     def _check_trailer(self, snapshot: Snapshot) -> None:
         if snapshot.version < 5:
