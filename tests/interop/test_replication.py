@@ -222,3 +222,22 @@ def test_sigterm_of_a_primary_waits_for_its_replica(started: Callable[..., Serve
     _client(primary).mset({f"m{i}": i for i in range(5000)})
     assert primary.stop(signal.SIGTERM) == 0
     assert _client(replica).dbsize() == 5000
+
+
+def test_chained_replication_and_replica_restart(started: Callable[..., ServerProcess]) -> None:
+    primary, middle, leaf = started("ours"), started("ours"), started("ours")
+    fill(_client(primary))
+    _replicate(middle, primary)
+    _replicate(leaf, middle)
+    _client(primary).set("through-the-chain", "1")
+    _client(primary).rpush("list:small", "more")
+    _wait_in_sync(primary, middle)
+    _wait_in_sync(middle, leaf)
+    _same_data(primary, middle, leaf)
+    assert _client(leaf).info("replication")["master_replid"] == _client(primary).info("replication")["master_replid"]
+    leaf.stop()
+    _client(primary).set("while-leaf-down", "1")
+    again = started("ours", "--replicaof", "127.0.0.1", str(middle.port))
+    _wait_in_sync(primary, middle)
+    _wait_in_sync(middle, again)
+    _same_data(primary, again)
