@@ -158,7 +158,7 @@ class Client:
             reply = ReplyError(f"ERR internal error in '{cmd.full_name}': {type(exc).__name__}")
             cmd.failed_calls += 1
         elapsed = perf_counter_ns() - start
-        if reply is BLOCKED and self.blocked.__class__.__name__ == "BlockState":
+        if reply is BLOCKED and hasattr(self.blocked, "argv"):  # a key wait (BlockState), not WAIT
             self.blocked.argv = argv  # propagated in its non-blocking form once served
         if feeding:
             self._propagate(primary, cmd, argv, reply, dirty)
