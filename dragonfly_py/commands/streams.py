@@ -354,12 +354,7 @@ def _resolve_ids(client: Client, request: ReadRequest) -> list[Any]:
     for key, raw in zip(request.keys, request.ids, strict=True):
         stream = _stream(db, key)
         if request.group is not None:
-            group = stream.groups.get(request.group) if stream is not None else None
-            if group is None:
-                raise ReplyError(
-                    f"NOGROUP No such key '{key.decode('utf-8', 'replace')}' or consumer group "
-                    f"'{request.group.decode('utf-8', 'replace')}' in XREADGROUP with GROUP option"
-                )
+            _group_of(client, key, request.group, " in XREADGROUP with GROUP option")
             if raw == b">":
                 out.append(">")
                 continue
@@ -528,15 +523,20 @@ def xreadgroup(client: Client, argv: list[bytes]) -> Any:
 
 
 # -- consumer groups ---------------------------------------------------------------------------
-def _group_of(client: Client, key: bytes, name: bytes) -> tuple[Stream, ConsumerGroup]:
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+def _group_of(client: Client, key: bytes, name: bytes, context: str = "") -> tuple[Stream, ConsumerGroup]:
     stream = _stream(client.db, key)
     group = stream.groups.get(name) if stream is not None else None
     if group is None:
-        raise ReplyError(
-            f"NOGROUP No such key '{key.decode('utf-8', 'replace')}' or consumer group "
-            f"'{name.decode('utf-8', 'replace')}'"
-        )
+        raise ReplyError(f"NOGROUP No such key '{_text(key)}' or consumer group '{_text(name)}'{context}")
     return stream, group  # type: ignore[return-value]
+
+
+def _unknown_group(key: bytes, name: bytes) -> ReplyError:
+    return ReplyError(f"NOGROUP No such consumer group '{_text(name)}' for key name '{_text(key)}'")
 
 
 container("xgroup", -2, "stream")
@@ -591,10 +591,7 @@ def xgroup_setid(client: Client, argv: list[bytes]) -> Any:
     stream = _stream(client.db, argv[2])
     group = stream.groups.get(argv[3]) if stream is not None else None
     if group is None:
-        raise ReplyError(
-            f"NOGROUP No such consumer group '{argv[3].decode('utf-8', 'replace')}' for key name "
-            f"'{argv[2].decode('utf-8', 'replace')}'"
-        )
+        raise _unknown_group(argv[2], argv[3])
     group.last_id = stream.last_id if argv[4] == b"$" else parse_id(argv[4])  # type: ignore[union-attr]
     group.entries_read = -1 if entries_read == -2 else entries_read
     client.db.modified(argv[2])
@@ -887,7 +884,6 @@ def xinfo_stream(client: Client, argv: list[bytes]) -> Any:
         ("entries-added", stream.entries_added),
         ("recorded-first-entry-id", format_id(stream.first_id)),
     ]
-    now = client.server.keyspace.now
     if not full:
         first = _entry(*entries.peekitem(0)) if entries else None
         last = _entry(*entries.peekitem(-1)) if entries else None
@@ -927,7 +923,6 @@ def xinfo_stream(client: Client, argv: list[bytes]) -> Any:
                 ],
             )
         )
-    del now
     return _info(client, [*head, ("entries", [_entry(i, f) for i, f in shown]), ("groups", groups)])
 
 
@@ -959,10 +954,7 @@ def xinfo_consumers(client: Client, argv: list[bytes]) -> Any:
         raise ReplyError("ERR no such key")
     group = stream.groups.get(argv[3])
     if group is None:
-        raise ReplyError(
-            f"NOGROUP No such consumer group '{argv[3].decode('utf-8', 'replace')}' for key name "
-            f"'{argv[2].decode('utf-8', 'replace')}'"
-        )
+        raise _unknown_group(argv[2], argv[3])
     now = client.server.keyspace.now
     return [
         _info(

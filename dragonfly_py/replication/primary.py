@@ -13,8 +13,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dragonfly_py.protocol.resp import ReplyError
 from dragonfly_py.replication.backlog import Backlog
-from dragonfly_py.replication.propagate import effects
+from dragonfly_py.replication.propagate import ALWAYS_PROPAGATED, effects
 
 if TYPE_CHECKING:
     from dragonfly_py.server.client import Client
@@ -99,6 +100,18 @@ class Primary:
     def propagate(self, client: Client, argv: Argv, reply: Any) -> None:
         db = client.db.index
         self.unit.extend((db, command) for command in effects(client, argv, reply))
+
+    def after_call(self, client: Client, argv: Argv, reply: Any, write: bool, changed: bool) -> None:
+        """End of a command (or of a served blocked one): feed its effect if it changed the dataset
+        (Redis's propagate), and close the execution unit at the top level."""
+        from dragonfly_py.server.client import BLOCKED
+
+        wanted = (changed and write) or argv[0].lower() in ALWAYS_PROPAGATED
+        if wanted and reply is not None and reply.__class__ is not ReplyError and reply is not BLOCKED:
+            self.propagate(client, argv, reply)
+        self.depth -= 1
+        if not self.depth:
+            self.end_unit(client)
 
     def add_effect(self, db: int, argv: Argv) -> None:
         """A side effect such as an expired key's DEL: part of the running unit, if any."""

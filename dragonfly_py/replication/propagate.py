@@ -171,10 +171,10 @@ def _claims(client: Client, key: bytes, group_name: bytes, ids: list[bytes]) -> 
     group = stream.groups.get(group_name) if isinstance(stream, Stream) else None
     if group is None:
         return []
+    from dragonfly_py.commands.streams import parse_id  # the command layer imports this module
+
     out = []
     for raw in ids:
-        from dragonfly_py.commands.streams import parse_id
-
         pending = group.pending.get(parse_id(raw))
         if pending is None:
             continue

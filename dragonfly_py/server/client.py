@@ -15,7 +15,6 @@ from dragonfly_py.commands.registry import (
     resolve,
 )
 from dragonfly_py.protocol.resp import QUEUED, ReplyError, encode
-from dragonfly_py.replication.propagate import ALWAYS_PROPAGATED
 
 if TYPE_CHECKING:
     from dragonfly_py.server.server import Server
@@ -161,7 +160,7 @@ class Client:
         if reply is BLOCKED and hasattr(self.blocked, "argv"):  # a key wait (BlockState), not WAIT
             self.blocked.argv = argv  # propagated in its non-blocking form once served
         if feeding:
-            self._propagate(primary, cmd, argv, reply, dirty)
+            primary.after_call(self, argv, reply, cmd.write, server.keyspace.dirty != dirty)
         cmd.calls += 1
         cmd.nanoseconds += elapsed
         if elapsed >= server.slowlog_threshold_ns >= 0:
@@ -169,16 +168,6 @@ class Client:
         if server.ready_keys:
             server.serve_blocked_clients()
         return reply
-
-    def _propagate(self, primary: Any, cmd: Command, argv: list[bytes], reply: Any, dirty: int) -> None:
-        """Feed the command's effect to replicas if it changed the dataset (Redis's propagate)."""
-        changed = self.server.keyspace.dirty != dirty
-        wanted = (changed and cmd.write) or argv[0].lower() in ALWAYS_PROPAGATED
-        if wanted and reply.__class__ is not ReplyError and reply is not BLOCKED:
-            primary.propagate(self, argv, reply)
-        primary.depth -= 1
-        if not primary.depth:
-            primary.end_unit(self)
 
     def _flag_transaction(self) -> None:
         if self.multi is not None:

@@ -411,11 +411,7 @@ class Server:
         primary.depth += 1
         dirty = self.keyspace.dirty
         reply = state.retry()
-        if reply is not None and reply.__class__ is not ReplyError and self.keyspace.dirty != dirty:
-            primary.propagate(client, state.argv, reply)
-        primary.depth -= 1
-        if not primary.depth:
-            primary.end_unit(client)
+        primary.after_call(client, state.argv, reply, True, self.keyspace.dirty != dirty)
         return reply
 
     # -- keyspace events ---------------------------------------------------------------------
@@ -532,12 +528,12 @@ class Server:
         primary.request_acks()
         self.flush_pending()
         while time.monotonic() < deadline:
-            if all(r.ack_offset >= target for r in primary.replicas):
-                self.log.info("Lagging replica acknowledged the final offset; shutting down.")
-                return
-            await asyncio.sleep(0.01)
+            for _ in range(10):
+                if all(r.ack_offset >= target for r in primary.replicas):
+                    self.log.info("Lagging replica acknowledged the final offset; shutting down.")
+                    return
+                await asyncio.sleep(0.01)
             primary.request_acks()
-            target = max(target, 0)
             self.flush_pending()
         self.log.warning("Lagging replicas did not acknowledge the final offset in time.")
 

@@ -92,11 +92,12 @@ class Stream:
         return True
 
     def pop_first(self) -> None:
-        entry_id, _ = self.entries.popitem(0)
-        self._node_lost(entry_id)
+        self.entries.popitem(0)
+        self._node_lost(0)
 
-    def _node_lost(self, entry_id: StreamID) -> None:
-        index = bisect.bisect_right([node[0] for node in self.nodes], entry_id) - 1
+    def _node_lost(self, entry_id: StreamID | int) -> None:
+        """One live entry fewer in its node (given by ID, or 0 for the head node)."""
+        index = 0 if entry_id == 0 else bisect.bisect_right([node[0] for node in self.nodes], entry_id) - 1
         node = self.nodes[index]
         node[2] -= 1
         if not node[2]:
