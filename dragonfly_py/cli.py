@@ -19,6 +19,10 @@ def _event_loop_factory() -> type[asyncio.AbstractEventLoop] | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if "--sentinel" in args:  # like redis-server --sentinel
+        from sentinel.cli import main as sentinel_main
+
+        return sentinel_main(args)
     if args and args[0] in ("-v", "--version"):
         print(f"dragonfly-py v={__version__} (Redis 7.0.15 compatible)")
         return 0

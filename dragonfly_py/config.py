@@ -565,7 +565,7 @@ class ConfigFileError(Exception):
     """A fatal problem in the config file or flags; the text is what start-up prints."""
 
 
-def _fatal(source: str, line_number: int, line: str, reason: str) -> ConfigFileError:
+def fatal_error(source: str, line_number: int, line: str, reason: str) -> ConfigFileError:
     from dragonfly_py import REDIS_VERSION
 
     return ConfigFileError(
@@ -618,14 +618,14 @@ def _apply_text(config: Config, text: str, source: str, keep_lines: bool) -> lis
             continue
         words_raw = split_args(line.encode())
         if words_raw is None:
-            raise _fatal(source, number, line, "Unbalanced quotes in configuration line")
+            raise fatal_error(source, number, line, "Unbalanced quotes in configuration line")
         words = [w.decode("utf-8", "surrogateescape") for w in words_raw]
         name = words[0].lower()
         args = words[1:]
         kept.append(ConfigLine(raw_line, canonical_name(name) if name in DIRECTIVES else name))
         if name == "include":
             if len(args) != 1:
-                raise _fatal(source, number, line, "Bad directive or wrong number of arguments")
+                raise fatal_error(source, number, line, "Bad directive or wrong number of arguments")
             _include(config, args[0], source, number, line)
             continue
         if name == "rename-command" and len(args) == 2:
@@ -634,7 +634,7 @@ def _apply_text(config: Config, text: str, source: str, keep_lines: bool) -> lis
         if name in _FILE_ONLY:
             continue
         if name not in DIRECTIVES:
-            raise _fatal(source, number, line, "Bad directive or wrong number of arguments")
+            raise fatal_error(source, number, line, "Bad directive or wrong number of arguments")
         directive = DIRECTIVES[canonical_name(name)]
         try:
             if directive.kind == "special:save":
@@ -650,7 +650,7 @@ def _apply_text(config: Config, text: str, source: str, keep_lines: bool) -> lis
             else:
                 config.set(name, args[0])
         except ConfigError as exc:
-            raise _fatal(source, number, line, str(exc)) from None
+            raise fatal_error(source, number, line, str(exc)) from None
     return kept if keep_lines else []
 
 
@@ -658,5 +658,7 @@ def _include(config: Config, path: str, source: str, number: int, line: str) -> 
     try:
         text = Path(path).read_text()
     except OSError as exc:
-        raise _fatal(source, number, line, f"Fatal error, can't open config file '{path}': {exc.strerror}") from None
+        raise fatal_error(
+            source, number, line, f"Fatal error, can't open config file '{path}': {exc.strerror}"
+        ) from None
     _apply_text(config, text, path, keep_lines=False)

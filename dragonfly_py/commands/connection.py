@@ -81,17 +81,19 @@ def hello(client: Client, argv: list[bytes]) -> Any:
     if version:
         client.resp3 = version == 3
     server = client.server
-    return Map(
+    reply = Map(
         {
             b"server": b"redis",
             b"version": REDIS_VERSION.encode(),
             b"proto": 3 if client.resp3 else 2,
             b"id": client.id,
             b"mode": server.mode.encode(),
-            b"role": server.role_name().encode(),
-            b"modules": [],
         }
     )
+    if server.mode != "sentinel":  # a sentinel has no role field
+        reply[b"role"] = server.role_name().encode()
+    reply[b"modules"] = []
+    return reply
 
 
 @command("select", 2, "loading stale fast", group="connection")

@@ -129,9 +129,9 @@ def subcommand(
     return register
 
 
-def resolve(argv: list[bytes]) -> Command | errors.ReplyError:
+def resolve(argv: list[bytes], table: dict[bytes, Command] | None = None) -> Command | errors.ReplyError:
     """The command argv names (the subcommand for containers), or the error to send."""
-    cmd = COMMANDS.get(argv[0].lower())
+    cmd = (COMMANDS if table is None else table).get(argv[0].lower())
     if cmd is None:
         return errors.unknown_command(argv[0], argv[1:])
     if not cmd.subcommands:

@@ -7,7 +7,6 @@ from typing import Any
 
 from dragonfly_py import errors
 from dragonfly_py.commands.registry import (
-    COMMANDS,
     REPORTED_FLAGS,
     Command,
     command,
@@ -320,8 +319,8 @@ def config_help(client: Client, argv: list[bytes]) -> list[str]:
 
 
 # -- COMMAND -------------------------------------------------------------------------------------
-def _all_commands() -> list[Command]:
-    return list(COMMANDS.values())
+def _all_commands(client: Client) -> list[Command]:
+    return list(client.server.commands.values())
 
 
 def _flag_names(cmd: Command) -> SetReply:
@@ -374,20 +373,21 @@ def _command_docs(cmd: Command) -> Map:
 @command("command", -1, "loading stale sentinel", group="server")
 def command_(client: Client, argv: list[bytes]) -> Any:
     if len(argv) == 1:
-        return [command_info(cmd) for cmd in _all_commands()]
+        return [command_info(cmd) for cmd in _all_commands(client)]
     sub = argv[1].lower()
+    table = client.server.commands
     if sub == b"count" and len(argv) == 2:
-        return len(COMMANDS)
+        return len(table)
     if sub == b"info":
-        names = argv[2:] or [c.name.encode() for c in _all_commands()]
-        return [_lookup_info(name) for name in names]
+        names = argv[2:] or [c.name.encode() for c in _all_commands(client)]
+        return [_lookup_info(table, name) for name in names]
     if sub == b"docs":
-        names = argv[2:] or [c.name.encode() for c in _all_commands()]
-        return Map({n.lower(): _command_docs(COMMANDS[n.lower()]) for n in names if n.lower() in COMMANDS})
+        names = argv[2:] or [c.name.encode() for c in _all_commands(client)]
+        return Map({n.lower(): _command_docs(table[n.lower()]) for n in names if n.lower() in table})
     if sub == b"list":
-        return _command_list(argv)
+        return _command_list(client, argv)
     if sub == b"getkeys" or sub == b"getkeysandflags":
-        return _getkeys(argv, with_flags=sub == b"getkeysandflags")
+        return _getkeys(client, argv, with_flags=sub == b"getkeysandflags")
     if sub == b"help" and len(argv) == 2:
         return [
             "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -404,36 +404,36 @@ def command_(client: Client, argv: list[bytes]) -> Any:
     raise errors.unknown_subcommand(argv[1], "command")
 
 
-def _lookup_info(name: bytes) -> Any:
+def _lookup_info(table: dict[bytes, Command], name: bytes) -> Any:
     parts = name.lower().split(b"|")
-    cmd = COMMANDS.get(parts[0])
+    cmd = table.get(parts[0])
     if cmd is not None and len(parts) == 2:
         cmd = cmd.subcommands.get(parts[1])
     return command_info(cmd) if cmd is not None else None
 
 
-def _command_list(argv: list[bytes]) -> list[bytes]:
-    names = [c.name.encode() for c in _all_commands()]
+def _command_list(client: Client, argv: list[bytes]) -> list[bytes]:
+    names = [c.name.encode() for c in _all_commands(client)]
     if len(argv) == 2:
         return names
     if len(argv) != 5 or argv[2].lower() != b"filterby":
         raise errors.SYNTAX
     kind, value = argv[3].lower(), argv[4]
     if kind == b"pattern":
-        every = names + [s.full_name.encode() for c in _all_commands() for s in c.subcommands.values()]
+        every = names + [s.full_name.encode() for c in _all_commands(client) for s in c.subcommands.values()]
         return [n for n in every if glob_match(value, n, nocase=True)]
     if kind == b"aclcat":
         category = "@" + value.decode().lower()
-        return [c.name.encode() for c in _all_commands() if category in c.acl_categories]
+        return [c.name.encode() for c in _all_commands(client) if category in c.acl_categories]
     if kind == b"module":
         return []
     raise errors.SYNTAX
 
 
-def _getkeys(argv: list[bytes], with_flags: bool) -> list[Any]:
+def _getkeys(client: Client, argv: list[bytes], with_flags: bool) -> list[Any]:
     if len(argv) < 3:
         raise errors.wrong_arity("command|getkeys")
-    target = resolve(argv[2:])
+    target = resolve(argv[2:], client.server.commands)
     if target.__class__ is not Command:
         raise ReplyError("ERR Invalid command specified")
     from dragonfly_py.commands.registry import arity_ok

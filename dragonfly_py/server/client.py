@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from dragonfly_py import errors
 from dragonfly_py.commands.registry import (
-    COMMANDS,
     MULTI_CONTROL,
     PUBSUB_CONTEXT_ALLOWED,
     Command,
@@ -109,9 +108,10 @@ class Client:
     def execute(self, argv: list[bytes]) -> Any:
         """Run one request through every check Redis's processCommand makes."""
         name = argv[0].lower()
-        cmd = COMMANDS.get(name)
+        table = self.server.commands
+        cmd = table.get(name)
         if cmd is None or cmd.subcommands:
-            found = resolve(argv)
+            found = resolve(argv, table)
             if found.__class__ is not Command:
                 self._flag_transaction()
                 return found

@@ -203,10 +203,8 @@ def modules_section(server: Server) -> Fields:
 
 
 def commandstats_section(server: Server) -> Fields:
-    from dragonfly_py.commands.registry import COMMANDS
-
     out: Fields = []
-    for cmd in COMMANDS.values():
+    for cmd in server.commands.values():
         for entry in [cmd, *cmd.subcommands.values()]:
             if entry.calls or entry.rejected_calls or entry.failed_calls:
                 usec = entry.nanoseconds // 1000

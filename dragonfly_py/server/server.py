@@ -115,6 +115,9 @@ class Server:
         self._ops_samples: deque[tuple[float, int]] = deque(maxlen=16)
         self.output_limits_active = True
         self.mode = "standalone"
+        from dragonfly_py.commands.registry import COMMANDS
+
+        self.commands: dict[bytes, Command] = COMMANDS  # sentinel mode serves its own table
         self._cron_ticks = 0
         self.peak_memory = 0
         self.error_counts: dict[str, int] = {}
@@ -254,12 +257,10 @@ class Server:
 
     def reset_stats(self) -> None:
         """CONFIG RESETSTAT."""
-        from dragonfly_py.commands.registry import COMMANDS
-
         self.stats = Stats()
         self.error_counts.clear()
         self.slowlog.entries.clear()
-        for cmd in COMMANDS.values():
+        for cmd in self.commands.values():
             for entry in [cmd, *cmd.subcommands.values()]:
                 entry.calls = entry.nanoseconds = entry.rejected_calls = entry.failed_calls = 0
 
@@ -439,9 +440,7 @@ class Server:
 
     def commands_processed(self) -> int:
         """Counted per command in the table, so the hot path keeps one counter."""
-        from dragonfly_py.commands.registry import COMMANDS
-
-        return sum(e.calls for c in COMMANDS.values() for e in (c, *c.subcommands.values()))
+        return sum(e.calls for c in self.commands.values() for e in (c, *c.subcommands.values()))
 
     def instantaneous_ops(self) -> int:
         if len(self._ops_samples) < 2:

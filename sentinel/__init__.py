@@ -1,0 +1,1 @@
+"""dragonfly-py's Sentinel: a drop-in for Redis Sentinel 7.0."""
