@@ -14,7 +14,7 @@ from sentinel.instance import Instance, Master
 if TYPE_CHECKING:
     from sentinel.monitor import Sentinel
 
-ASK_INTERVAL_FLOOR = 100  # re-ask a peer this often while the master is SDOWN (Redis: once a second)
+ASK_INTERVAL_FLOOR = 50  # re-ask a peer this often while the master is SDOWN (Redis: once a second)
 
 
 def vote_leader(sentinel: Sentinel, master: Master, epoch: int, candidate: str) -> tuple[str, int]:
@@ -100,6 +100,8 @@ def _master_state_reply(sentinel: Sentinel, peer: Instance, reply: Any) -> None:
     if reply[1] != "*":
         peer.leader = reply[1]
         peer.leader_epoch = reply[2]
+    if peer.master is not None:
+        sentinel.peer_answered(peer.master)
 
 
 def answer_is_master_down(sentinel: Sentinel, ip: str, port: int, epoch: int, runid: str) -> tuple[int, str, int]:

@@ -647,6 +647,16 @@ class Sentinel:
             for instance in (master, *master.replicas.values(), *master.sentinels.values()):
                 instance.link.close()
 
+    def peer_answered(self, master: Master) -> None:
+        """A peer's down state or vote arrived: ODOWN and the election need not wait for the tick."""
+        if self.tilt or not master.s_down:
+            return
+        self.check_odown(master)
+        if failover.start_failover_if_needed(self, master):
+            election.ask_master_state(self, master, force=True)
+        if master.failover_state == "wait_start":
+            failover.advance_from_reply(self, master)
+
     def next_tick_delay(self) -> float:
         """10-19 Hz, re-randomised every tick so sentinels started together drift apart; sooner
         when a master's down-after-milliseconds expires before that, so SDOWN is not late."""
