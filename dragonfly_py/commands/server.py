@@ -414,13 +414,13 @@ def _lookup_info(table: dict[bytes, Command], name: bytes) -> Any:
 
 def _command_list(client: Client, argv: list[bytes]) -> list[bytes]:
     names = [c.name.encode() for c in _all_commands(client)]
-    if len(argv) == 2:
-        return names
+    if len(argv) == 2:  # Redis lists each command followed by its subcommands
+        return [n for c in _all_commands(client) for n in (c.name.encode(), *_subcommand_names(c))]
     if len(argv) != 5 or argv[2].lower() != b"filterby":
         raise errors.SYNTAX
     kind, value = argv[3].lower(), argv[4]
     if kind == b"pattern":
-        every = names + [s.full_name.encode() for c in _all_commands(client) for s in c.subcommands.values()]
+        every = names + [n for c in _all_commands(client) for n in _subcommand_names(c)]
         return [n for n in every if glob_match(value, n, nocase=True)]
     if kind == b"aclcat":
         category = "@" + value.decode().lower()
@@ -428,6 +428,10 @@ def _command_list(client: Client, argv: list[bytes]) -> list[bytes]:
     if kind == b"module":
         return []
     raise errors.SYNTAX
+
+
+def _subcommand_names(cmd: Command) -> list[bytes]:
+    return [sub.full_name.encode() for sub in cmd.subcommands.values()]
 
 
 def _getkeys(client: Client, argv: list[bytes], with_flags: bool) -> list[Any]:
