@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_writable(path)
         config = load_config(str(path), args[1:])
-        if not any(line.name == "port" for line in config.file_lines) and "--port" not in " ".join(args[1:]):
+        port_flag = any(a == "--port" or a.startswith("--port=") for a in args[1:])
+        if not port_flag and not any(line.name == "port" for line in config.file_lines):
             config.set("port", DEFAULT_PORT)
         sentinel.port = config["port"]
         sentinel.requirepass = config["requirepass"]

@@ -25,6 +25,7 @@ from sentinel.config import set_down_after
 from sentinel.instance import Instance, Master, Timing
 
 if TYPE_CHECKING:
+    from dragonfly_py.server.server import Server
     from sentinel.monitor import Sentinel
 
 # Redis 7.0's sentinel-mode top-level commands (COMMAND COUNT is 15).
@@ -478,25 +479,12 @@ def help_(client: Client, argv: list[bytes]) -> Any:
 
 # -- other sentinel-mode commands -------------------------------------------------------------------
 def sentinel_info(client: Client, argv: list[bytes]) -> Any:
-    sentinel = sentinel_of(client)
-    requested = {a.decode("utf-8", "replace").lower() for a in argv[1:]}
-    every = ("server", "clients", "cpu", "stats", "sentinel")
-    if not requested or requested & {"default", "all", "everything"}:
-        requested = set(every)
-    parts = []
-    for name in every:
-        if name not in requested:
-            continue
-        if name == "sentinel":
-            lines = ["# Sentinel", *[f"{k}:{v}" for k, v in _sentinel_section(sentinel)]]
-        else:
-            title = "CPU" if name == "cpu" else name.capitalize()
-            lines = [f"# {title}", *[f"{k}:{v}" for k, v in server_info.SECTIONS[name](client.server)]]
-        parts.append("\r\n".join(lines) + "\r\n")
-    return "\r\n".join(parts).encode()
+    requested = [a.decode("utf-8", "replace") for a in argv[1:]]
+    return server_info.render(client.server, requested, INFO_SECTIONS, list(INFO_SECTIONS), []).encode()
 
 
-def _sentinel_section(sentinel: Sentinel) -> list[tuple[str, object]]:
+def _sentinel_section(server: Server) -> list[tuple[str, object]]:
+    sentinel: Sentinel = server.sentinel  # type: ignore[attr-defined]
     tilt_since = (sentinel.clock() - sentinel.tilt_start_time) // 1000 if sentinel.tilt else -1
     fields: list[tuple[str, object]] = [
         ("sentinel_masters", len(sentinel.masters)),
@@ -516,6 +504,13 @@ def _sentinel_section(sentinel: Sentinel) -> list[tuple[str, object]]:
             )
         )
     return fields
+
+
+# Sentinel's INFO: these sections, all shown by default; unknown names are dropped.
+INFO_SECTIONS: dict[str, Callable[[Server], list[tuple[str, object]]]] = {
+    **{name: server_info.SECTIONS[name] for name in ("server", "clients", "cpu", "stats")},
+    "sentinel": _sentinel_section,
+}
 
 
 def sentinel_role(client: Client, argv: list[bytes]) -> Any:

@@ -48,6 +48,18 @@ def _executable(path: str, what: str) -> str:
     return path
 
 
+# Sentinel-wide settings kept as attributes of the same name (dashes as underscores).
+GLOBAL_OPTIONS: dict[str, Callable[[str], object]] = {
+    "announce-ip": str,
+    "announce-port": _number,
+    "deny-scripts-reconfig": _yes_no,
+    "sentinel-user": str,
+    "sentinel-pass": str,
+    "resolve-hostnames": _yes_no,
+    "announce-hostnames": _yes_no,
+}
+
+
 def _master(sentinel: Sentinel, name: str) -> Master:
     master = sentinel.masters.get(name)
     if master is None:
@@ -117,20 +129,8 @@ def apply_directive(sentinel: Sentinel, args: list[str]) -> None:
         if len(rest[0]) != 40:
             raise ConfigError("Malformed Sentinel id in myid option.")
         sentinel.myid = rest[0]
-    elif keyword == "announce-ip" and argc == 2:
-        sentinel.announce_ip = rest[0]
-    elif keyword == "announce-port" and argc == 2:
-        sentinel.announce_port = _number(rest[0])
-    elif keyword == "deny-scripts-reconfig" and argc == 2:
-        sentinel.deny_scripts_reconfig = _yes_no(rest[0])
-    elif keyword == "sentinel-user" and argc == 2:
-        sentinel.sentinel_user = rest[0]
-    elif keyword == "sentinel-pass" and argc == 2:
-        sentinel.sentinel_pass = rest[0]
-    elif keyword == "resolve-hostnames" and argc == 2:
-        sentinel.resolve_hostnames = _yes_no(rest[0])
-    elif keyword == "announce-hostnames" and argc == 2:
-        sentinel.announce_hostnames = _yes_no(rest[0])
+    elif keyword in GLOBAL_OPTIONS and argc == 2:
+        setattr(sentinel, keyword.replace("-", "_"), GLOBAL_OPTIONS[keyword](rest[0]))
     else:
         raise ConfigError("Unrecognized sentinel configuration statement.")
 

@@ -63,6 +63,7 @@ class Client:
         "monitor",
         "replica",
         "woff",
+        "commands",
     )
 
     def __init__(self, server: Server, conn: Any, addr: str, laddr: str, client_id: int) -> None:
@@ -97,6 +98,7 @@ class Client:
         self.monitor = False
         self.replica: Any = None  # AttachedReplica once REPLCONF/PSYNC made this a replica link
         self.woff = 0  # the stream offset after this client's last propagated write (WAIT)
+        self.commands = server.commands  # the server's table (sentinel mode has its own)
 
     # -- output ------------------------------------------------------------------------------
     def send(self, reply: Any) -> None:
@@ -108,10 +110,9 @@ class Client:
     def execute(self, argv: list[bytes]) -> Any:
         """Run one request through every check Redis's processCommand makes."""
         name = argv[0].lower()
-        table = self.server.commands
-        cmd = table.get(name)
+        cmd = self.commands.get(name)
         if cmd is None or cmd.subcommands:
-            found = resolve(argv, table)
+            found = resolve(argv, self.commands)
             if found.__class__ is not Command:
                 self._flag_transaction()
                 return found

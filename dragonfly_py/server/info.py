@@ -273,25 +273,37 @@ DEFAULT_SECTIONS = [
 EXTRA_IN_ALL = ["commandstats", "latencystats"]
 
 
-def select_sections(requested: list[str]) -> list[str]:
+def select_sections(
+    requested: list[str],
+    sections: dict[str, Callable[[Server], Fields]] = SECTIONS,
+    default: list[str] = DEFAULT_SECTIONS,
+    extra_in_all: list[str] = EXTRA_IN_ALL,
+) -> list[str]:
     """Which sections INFO shows for its arguments (default, all, everything, names)."""
     if not requested:
-        return DEFAULT_SECTIONS
+        return default
     chosen: set[str] = set()
     for name in (r.lower() for r in requested):
         if name == "default":
-            chosen.update(DEFAULT_SECTIONS)
+            chosen.update(default)
         elif name in ("all", "everything"):
-            chosen.update(DEFAULT_SECTIONS + EXTRA_IN_ALL)
-        elif name in SECTIONS:
+            chosen.update(default + extra_in_all)
+        elif name in sections:
             chosen.add(name)
-    return [name for name in SECTIONS if name in chosen]
+    return [name for name in sections if name in chosen]
 
 
-def render(server: Server, requested: list[str]) -> str:
+def render(
+    server: Server,
+    requested: list[str],
+    sections: dict[str, Callable[[Server], Fields]] = SECTIONS,
+    default: list[str] = DEFAULT_SECTIONS,
+    extra_in_all: list[str] = EXTRA_IN_ALL,
+) -> str:
+    """INFO's text; a sentinel passes its own section table (all of it is its default)."""
     parts = []
-    for name in select_sections(requested):
+    for name in select_sections(requested, sections, default, extra_in_all):
         lines = [f"# {name.capitalize() if name != 'cpu' else 'CPU'}"]
-        lines += [f"{key}:{value}" for key, value in SECTIONS[name](server)]
+        lines += [f"{key}:{value}" for key, value in sections[name](server)]
         parts.append("\r\n".join(lines) + "\r\n")
     return "\r\n".join(parts)

@@ -32,10 +32,6 @@ def topology(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Topolog
         started.stop()
 
 
-def events_of(sentinel: ServerProcess) -> str:
-    return sentinel.log()
-
-
 @pytest.mark.parametrize("protocol", [2, 3])
 def test_shutdown_failover_and_old_primary_converted(topology: Topology, protocol: int) -> None:
     result = drill(topology, topology.shutdown, protocol=protocol)
@@ -47,7 +43,7 @@ def test_shutdown_failover_and_old_primary_converted(topology: Topology, protoco
     # The old primary comes back as a primary; the sentinels turn it into a replica of the new one.
     restarted = topology.restart_node(next(n for n in topology.nodes if n.port == old))
     wait_for(lambda: topology.client(restarted.port).info("replication").get("master_port") == new, timeout=30)
-    assert "+convert-to-slave" in "".join(events_of(s) for s in topology.sentinels)
+    assert "+convert-to-slave" in "".join(s.log() for s in topology.sentinels)
 
 
 def test_kill_minus_nine_failover(topology: Topology) -> None:
