@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dragonfly_py.acl import Users
 from dragonfly_py.protocol.parser import split_args
+from dragonfly_py.protocol.resp import ReplyError
 
 INT_MAX = 2**31 - 1
 LLONG_MAX = 2**63 - 1
@@ -437,6 +439,7 @@ class Config:
     file: Path | None = None
     file_lines: list[ConfigLine] = field(default_factory=list)
     renamed_commands: dict[str, str] = field(default_factory=dict)
+    users: list[list[str]] = field(default_factory=list)  # ``user name rule ...`` lines, in order
     _listeners: dict[str, list[Callable[[Any], None]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -630,6 +633,13 @@ def _apply_text(config: Config, text: str, source: str, keep_lines: bool) -> lis
             continue
         if name == "rename-command" and len(args) == 2:
             config.renamed_commands[args[0].lower()] = args[1]
+            continue
+        if name == "user" and args:
+            try:
+                Users().setuser(args[0], args[1:])  # refuse a bad rule now, naming the line
+            except ReplyError as exc:
+                raise fatal_error(source, number, line, exc.message.removeprefix("ERR ")) from None
+            config.users.append(args)
             continue
         if name in _FILE_ONLY:
             continue

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from dragonfly_py import REDIS_VERSION, errors
+from dragonfly_py.acl import LogEntry
 from dragonfly_py.commands.registry import command, container, subcommand
 from dragonfly_py.commands.util import parse_int
 from dragonfly_py.protocol.resp import OK, PONG, Map, Push, Raw, ReplyError, Verbatim
 from dragonfly_py.server.client import NO_REPLY, Client
+from dragonfly_py.server.tracking import TrackingState
 
 
 @command("ping", -1, "fast sentinel", group="connection")
@@ -27,18 +30,22 @@ def echo(client: Client, argv: list[bytes]) -> bytes:
 
 
 def check_password(client: Client, username: bytes, password: bytes) -> None:
-    """Authenticate as ``default`` with requirepass, or raise WRONGPASS."""
-    required = client.server.config["requirepass"]
-    if username != b"default" or (required and password != required.encode("utf-8", "surrogateescape")):
+    """Authenticate as that user (``default`` follows requirepass), or raise WRONGPASS."""
+    name = username.decode("utf-8", "surrogateescape")
+    users = client.server.users
+    if not users.authenticate(name, password):
+        entry = LogEntry("auth", "toplevel", "AUTH", name, client.info_line(), time.time())
+        users.log_denial(entry, client.server.config["acllog-max-len"])
         raise errors.WRONGPASS
     client.authenticated = True
+    client.user = name
 
 
 @command("auth", -2, "noscript loading stale fast no_auth sentinel", group="connection")
 def auth(client: Client, argv: list[bytes]) -> Any:
     if len(argv) > 3:
         raise errors.SYNTAX
-    if len(argv) == 2 and not client.server.config["requirepass"]:
+    if len(argv) == 2 and client.server.users.by_name["default"].nopass:
         raise ReplyError(
             "ERR AUTH <password> called without any password configured for the default user. "
             "Are you sure your configuration is correct?"
@@ -128,7 +135,9 @@ def reset(client: Client, argv: list[bytes]) -> Any:
     client.name = b""
     client.reply_mode = "on"
     client.no_evict = False
-    client.authenticated = not client.server.config["requirepass"]
+    client.authenticated = client.server.users.default_needs_no_password()
+    client.user = "default"
+    client.server.tracking.disable(client)
     return Raw(b"+RESET\r\n")
 
 
@@ -329,6 +338,10 @@ def client_unblock(client: Client, argv: list[bytes]) -> int:
 def client_help(client: Client, argv: list[bytes]) -> list[str]:
     return [
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CACHING (YES|NO)",
+        "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+        "GETREDIR",
+        "    Return the client ID we are redirecting to when tracking is enabled.",
         "GETNAME",
         "    Return the name of the current connection.",
         "ID",
@@ -349,20 +362,160 @@ def client_help(client: Client, argv: list[bytes]) -> list[str]:
         "      Kill connections authenticated by <username>.",
         "    * SKIPME (YES|NO)",
         "      Skip killing current connection (default: yes).",
-        "    * ID <client-id>",
-        "      Kill connections by client id.",
         "LIST [options ...]",
         "    Return information about client connections. Options:",
         "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
         "      Return clients of specified type.",
-        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
-        "    Unblock the specified blocked client.",
+        "UNPAUSE",
+        "    Stop the current client pause, resuming traffic.",
+        "PAUSE <timeout> [WRITE|ALL]",
+        "    Suspend all, or just write, clients for <timeout> milliseconds.",
         "REPLY (ON|OFF|SKIP)",
         "    Control the replies sent to the current connection.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+        "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
+        "TRACKINGINFO",
+        "    Report tracking status for the current connection.",
         "NO-EVICT (ON|OFF)",
         "    Protect current client connection from eviction.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
     ]
+
+
+# -- CLIENT PAUSE / UNPAUSE ------------------------------------------------------------------------
+@subcommand("client", "pause", -3, "admin noscript loading stale sentinel")
+def client_pause(client: Client, argv: list[bytes]) -> Any:
+    timeout = parse_int(argv[2], ReplyError("ERR timeout is not an integer or out of range"))
+    if timeout < 0:
+        raise ReplyError("ERR timeout is negative")
+    mode = argv[3].lower() if len(argv) > 3 else b"all"
+    if len(argv) > 4 or mode not in (b"write", b"all"):
+        raise ReplyError("ERR CLIENT PAUSE mode must be WRITE or ALL")
+    client.server.pause_clients(timeout / 1000, writes_only=mode == b"write")
+    return OK
+
+
+@subcommand("client", "unpause", 2, "admin noscript loading stale sentinel")
+def client_unpause(client: Client, argv: list[bytes]) -> Any:
+    client.server.unpause_clients()
+    return OK
+
+
+# -- CLIENT TRACKING (client-side caching) ---------------------------------------------------------
+@subcommand("client", "tracking", -3, "noscript loading stale sentinel")
+def client_tracking(client: Client, argv: list[bytes]) -> Any:
+    state, prefixes = _tracking_options(client, argv[3:])
+    switch = argv[2].lower()
+    tracking = client.server.tracking
+    if switch == b"off":
+        tracking.disable(client)
+        return OK
+    if switch != b"on":
+        raise errors.SYNTAX
+    _check_tracking_modes(client, state, prefixes)
+    if state.bcast:
+        _check_prefix_overlaps(client, prefixes)
+        existing = client.tracking.prefixes if client.tracking else []
+        state.prefixes = existing + [p for p in prefixes or [b""] if p not in existing]
+    tracking.enable(client, state)
+    return OK
+
+
+def _tracking_options(client: Client, args: list[bytes]) -> tuple[TrackingState, list[bytes]]:
+    state, prefixes = TrackingState(), []
+    i = 0
+    while i < len(args):
+        option, more = args[i].lower(), i + 1 < len(args)
+        if option == b"redirect" and more:
+            i += 1
+            if state.redirect:
+                raise ReplyError("ERR A client can only redirect to a single other client")
+            state.redirect = parse_int(args[i])
+            if state.redirect not in client.server.clients:
+                raise ReplyError("ERR The client ID you want redirect to does not exist")
+        elif option == b"prefix" and more:
+            i += 1
+            prefixes.append(args[i])
+        elif option in (b"bcast", b"optin", b"optout", b"noloop"):
+            setattr(state, option.decode(), True)
+        else:
+            raise errors.SYNTAX
+        i += 1
+    return state, prefixes
+
+
+def _check_tracking_modes(client: Client, state: TrackingState, prefixes: list[bytes]) -> None:
+    if prefixes and not state.bcast:
+        raise ReplyError("ERR PREFIX option requires BCAST mode to be enabled")
+    current = client.tracking
+    if current is not None and current.bcast != state.bcast:
+        raise ReplyError(
+            "ERR You can't switch BCAST mode on/off before disabling tracking for this client, "
+            "and then re-enabling it with a different mode."
+        )
+    if state.bcast and (state.optin or state.optout):
+        raise ReplyError("ERR OPTIN and OPTOUT are not compatible with BCAST")
+    if state.optin and state.optout:
+        raise ReplyError("ERR You can't specify both OPTIN mode and OPTOUT mode")
+    if current is not None and ((state.optin and current.optout) or (state.optout and current.optin)):
+        raise ReplyError(
+            "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, "
+            "and then re-enabling it with a different mode."
+        )
+
+
+def _check_prefix_overlaps(client: Client, prefixes: list[bytes]) -> None:
+    existing = client.tracking.prefixes if client.tracking else []
+    for i, prefix in enumerate(prefixes):
+        for other in existing:
+            if prefix.startswith(other) or other.startswith(prefix):
+                raise ReplyError(
+                    f"ERR Prefix '{prefix.decode(errors='replace')}' overlaps with an existing prefix "
+                    f"'{other.decode(errors='replace')}'. Prefixes for a single client must not overlap."
+                )
+        for other in prefixes[i + 1 :]:
+            if prefix.startswith(other) or other.startswith(prefix):
+                raise ReplyError(
+                    f"ERR Prefix '{prefix.decode(errors='replace')}' overlaps with another provided prefix "
+                    f"'{other.decode(errors='replace')}'. Prefixes for a single client must not overlap."
+                )
+
+
+@subcommand("client", "caching", 3, "noscript loading stale sentinel")
+def client_caching(client: Client, argv: list[bytes]) -> Any:
+    state = client.tracking
+    if state is None or not (state.optin or state.optout):
+        raise ReplyError(
+            "ERR CLIENT CACHING can be called only when the client is in tracking mode "
+            "with OPTIN or OPTOUT mode enabled"
+        )
+    answer = argv[2].lower()
+    if answer == b"yes":
+        if not state.optin:
+            raise ReplyError("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.")
+    elif answer == b"no":
+        if not state.optout:
+            raise ReplyError("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.")
+    else:
+        raise errors.SYNTAX
+    state.caching = True
+    return OK
+
+
+@subcommand("client", "getredir", 2, "noscript loading stale sentinel")
+def client_getredir(client: Client, argv: list[bytes]) -> int:
+    return client.tracking.redirect if client.tracking is not None else -1
+
+
+@subcommand("client", "trackinginfo", 2, "noscript loading stale sentinel")
+def client_trackinginfo(client: Client, argv: list[bytes]) -> Map:
+    state = client.tracking
+    if state is None:
+        return Map({b"flags": [b"off"], b"redirect": -1, b"prefixes": []})
+    return Map({b"flags": state.flags(), b"redirect": state.redirect, b"prefixes": sorted(state.prefixes)})

@@ -136,8 +136,8 @@ def resolve(argv: list[bytes], table: dict[bytes, Command] | None = None) -> Com
         return errors.unknown_command(argv[0], argv[1:])
     if not cmd.subcommands:
         return cmd
-    if len(argv) < 2:
-        return errors.wrong_arity(cmd.name)
+    if len(argv) < 2:  # COMMAND alone is a command of its own; CLIENT alone is not
+        return cmd if cmd.handler is not None else errors.wrong_arity(cmd.name)
     sub = cmd.subcommands.get(argv[1].lower())
     if sub is None:
         return errors.unknown_subcommand(argv[1], cmd.name)

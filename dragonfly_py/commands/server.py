@@ -372,36 +372,70 @@ def _command_docs(cmd: Command) -> Map:
 
 @command("command", -1, "loading stale sentinel", group="server")
 def command_(client: Client, argv: list[bytes]) -> Any:
-    if len(argv) == 1:
-        return [command_info(cmd) for cmd in _all_commands(client)]
-    sub = argv[1].lower()
+    return [command_info(cmd) for cmd in _all_commands(client)]
+
+
+COMMAND_FLAGS = "loading stale sentinel"
+
+
+@subcommand("command", "count", 2, COMMAND_FLAGS)
+def command_count(client: Client, argv: list[bytes]) -> int:
+    return len(client.server.commands)
+
+
+@subcommand("command", "info", -2, COMMAND_FLAGS)
+def command_info_(client: Client, argv: list[bytes]) -> list[Any]:
+    names = argv[2:] or [c.name.encode() for c in _all_commands(client)]
+    return [_lookup_info(client.server.commands, name) for name in names]
+
+
+@subcommand("command", "docs", -2, COMMAND_FLAGS)
+def command_docs(client: Client, argv: list[bytes]) -> Map:
     table = client.server.commands
-    if sub == b"count" and len(argv) == 2:
-        return len(table)
-    if sub == b"info":
-        names = argv[2:] or [c.name.encode() for c in _all_commands(client)]
-        return [_lookup_info(table, name) for name in names]
-    if sub == b"docs":
-        names = argv[2:] or [c.name.encode() for c in _all_commands(client)]
-        return Map({n.lower(): _command_docs(table[n.lower()]) for n in names if n.lower() in table})
-    if sub == b"list":
-        return _command_list(client, argv)
-    if sub == b"getkeys" or sub == b"getkeysandflags":
-        return _getkeys(client, argv, with_flags=sub == b"getkeysandflags")
-    if sub == b"help" and len(argv) == 2:
-        return [
-            "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            "(no subcommand)",
-            "COUNT",
-            "DOCS [<command-name> ...]",
-            "GETKEYS <full-command>",
-            "INFO [<command-name> ...]",
-            "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]",
-            "HELP",
-        ]
-    if sub in (b"count", b"help", b"list"):
-        raise errors.wrong_arity(f"command|{sub.decode()}")
-    raise errors.unknown_subcommand(argv[1], "command")
+    names = argv[2:] or [c.name.encode() for c in _all_commands(client)]
+    return Map({n.lower(): _command_docs(table[n.lower()]) for n in names if n.lower() in table})
+
+
+@subcommand("command", "list", -2, COMMAND_FLAGS)
+def command_list(client: Client, argv: list[bytes]) -> list[bytes]:
+    return _command_list(client, argv)
+
+
+@subcommand("command", "getkeys", -3, COMMAND_FLAGS)
+def command_getkeys(client: Client, argv: list[bytes]) -> list[Any]:
+    return _getkeys(client, argv, with_flags=False)
+
+
+@subcommand("command", "getkeysandflags", -3, COMMAND_FLAGS)
+def command_getkeysandflags(client: Client, argv: list[bytes]) -> list[Any]:
+    return _getkeys(client, argv, with_flags=True)
+
+
+@subcommand("command", "help", 2, COMMAND_FLAGS)
+def command_help(client: Client, argv: list[bytes]) -> list[str]:
+    return [
+        "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "(no subcommand)",
+        "    Return details about all Redis commands.",
+        "COUNT",
+        "    Return the total number of commands in this Redis server.",
+        "LIST",
+        "    Return a list of all commands in this Redis server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full Redis command.",
+        "GETKEYSANDFLAGS <full-command>",
+        "    Return the keys and the access flags from a full Redis command.",
+        "HELP",
+        "    Prints this help.",
+    ]
 
 
 def _lookup_info(table: dict[bytes, Command], name: bytes) -> Any:

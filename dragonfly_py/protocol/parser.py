@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hiredis
 
+from dragonfly_py.protocol.resp import encode_command
+
 INLINE_MAX_SIZE = 64 * 1024  # PROTO_INLINE_MAX_SIZE
 MBULK_BIG_ARG = 32 * 1024
 INT_MAX = 2**31 - 1
@@ -85,7 +87,7 @@ class RequestParser:
                 out.append(request)
         except (hiredis.ProtocolError, TypeError):
             return out + self._take_over_from_hiredis(len(out))
-        if out and not reader.has_data() and self._held_ends_with(_encode_request(out[-1])):
+        if out and not reader.has_data() and self._held_ends_with(encode_command(out[-1])):
             self._held.clear()
             self._held_size = 0
             self._returned_since_empty = 0
@@ -157,10 +159,6 @@ class RequestParser:
         return out
 
 
-def _encode_request(argv: list[bytes]) -> bytes:
-    return b"*%d\r\n" % len(argv) + b"".join([b"$%d\r\n%b\r\n" % (len(a), a) for a in argv])
-
-
 class _PureScanner:
     """One pass over a buffer; ``pos`` is where the next unparsed request starts."""
 
@@ -172,9 +170,26 @@ class _PureScanner:
         self.owner = owner
 
     def skip(self, count: int) -> None:
+        """Step over requests hiredis already returned.  They were valid multibulk requests, so
+        only their lengths are read (a ``redis-cli --pipe`` stream can hold hundreds of
+        thousands of them; parsing each in full was most of the early check's cost)."""
+        buf, pos, find = self.buf, self.pos, self.buf.find
         for _ in range(count):
-            if self.next_request() is None:
-                raise AssertionError("hiredis returned a request the pure parser cannot see")
+            if pos >= len(buf) or buf[pos] != 0x2A:  # not a multibulk request: parse it in full
+                self.pos = pos
+                if self.next_request() is None:
+                    raise AssertionError("hiredis returned a request the pure parser cannot see")
+                pos = self.pos
+                continue
+            end = find(b"\r\n", pos)
+            arguments = int(buf[pos + 1 : end])
+            pos = end + 2
+            for _ in range(arguments):
+                end = find(b"\r\n", pos)
+                pos = end + 2 + int(buf[pos + 1 : end]) + 2
+        if pos > len(buf):
+            raise AssertionError("hiredis returned a request the pure parser cannot see")
+        self.pos = pos
 
     def next_request(self) -> list[bytes] | None:
         """The next request ([] for an empty one), or None when more bytes are needed."""

@@ -17,6 +17,7 @@ from dragonfly_py.protocol.resp import QUEUED, ReplyError, encode
 
 if TYPE_CHECKING:
     from dragonfly_py.server.server import Server
+    from dragonfly_py.server.tracking import TrackingState
     from dragonfly_py.storage.keyspace import Database
 
 
@@ -28,6 +29,7 @@ class _NoReply:
 
 NO_REPLY = _NoReply()
 BLOCKED = _NoReply()
+PAUSED = _NoReply()  # held by CLIENT PAUSE: the connection runs it again when the pause ends
 
 
 class Client:
@@ -64,6 +66,7 @@ class Client:
         "replica",
         "woff",
         "commands",
+        "tracking",
     )
 
     def __init__(self, server: Server, conn: Any, addr: str, laddr: str, client_id: int) -> None:
@@ -75,7 +78,7 @@ class Client:
         self.name = b""
         self.lib_name = b""
         self.lib_ver = b""
-        self.authenticated = not server.config["requirepass"]
+        self.authenticated = server.users.default_needs_no_password()
         self.user = "default"
         self.multi: list[tuple[Command, list[bytes]]] | None = None
         self.multi_error = False
@@ -99,6 +102,7 @@ class Client:
         self.replica: Any = None  # AttachedReplica once REPLCONF/PSYNC made this a replica link
         self.woff = 0  # the stream offset after this client's last propagated write (WAIT)
         self.commands = server.commands  # the server's table (sentinel mode has its own)
+        self.tracking: TrackingState | None = None  # CLIENT TRACKING on
 
     # -- output ------------------------------------------------------------------------------
     def send(self, reply: Any) -> None:
@@ -126,6 +130,9 @@ class Client:
             self._flag_transaction()
             return errors.NOAUTH
         if self.server.restricted or self.channels or self.patterns:
+            pause = self.server.pause
+            if pause is not None and pause.holds(self, cmd):
+                return PAUSED
             rejection = self.server.reject_reason(self, cmd, argv)
             if rejection is not None:
                 self._flag_transaction()
@@ -139,6 +146,7 @@ class Client:
     def call(self, cmd: Command, argv: list[bytes]) -> Any:
         """Execute a command that passed the checks: stats, slowlog, monitors (Redis's call)."""
         server = self.server
+        server.current_client = self
         if server.monitors:
             server.feed_monitors(self, argv)
         self.last_command = cmd.full_name
@@ -162,6 +170,12 @@ class Client:
             self.blocked.argv = argv  # propagated in its non-blocking form once served
         if feeding:
             primary.after_call(self, argv, reply, cmd.write, server.keyspace.dirty != dirty)
+        tracking = self.tracking
+        if tracking is not None:
+            if "readonly" in cmd.flags:
+                server.tracking.remember_reads(self, cmd, argv)
+            if self.multi is None and not self.in_exec and not cmd.full_name.startswith("client|"):
+                tracking.caching = False  # CLIENT CACHING covers the next command (or transaction)
         cmd.calls += 1
         cmd.nanoseconds += elapsed
         if elapsed >= server.slowlog_threshold_ns >= 0:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from dragonfly_py.protocol.parser import RequestParser
 from dragonfly_py.protocol.resp import ReplyError, encode
-from dragonfly_py.server.client import BLOCKED, Client, _NoReply
+from dragonfly_py.server.client import BLOCKED, PAUSED, Client, _NoReply
 from dragonfly_py.storage.keyspace import now_ms
 
 if TYPE_CHECKING:
@@ -100,6 +100,10 @@ class ClientConnection(asyncio.Protocol):
             if cls is _NoReply:
                 if reply is BLOCKED:
                     self.pending = requests[index + 1 :]
+                    break
+                if reply is PAUSED:
+                    self.pending = requests[index:]
+                    self.server.held_by_pause.append(self)
                     break
                 continue
             if cls is ReplyError:

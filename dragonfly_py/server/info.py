@@ -64,8 +64,11 @@ def clients_section(server: Server) -> Fields:
         ("maxclients", server.config["maxclients"]),
         ("client_recent_max_input_buffer", 0),
         ("client_recent_max_output_buffer", 0),
-        ("blocked_clients", sum(1 for c in server.clients.values() if c.blocked is not None)),
-        ("tracking_clients", 0),
+        (
+            "blocked_clients",
+            sum(1 for c in server.clients.values() if c.blocked is not None) + len(server.held_by_pause),
+        ),
+        ("tracking_clients", server.tracking.clients),
         ("clients_in_timeout_table", sum(1 for c in server.clients.values() if c.blocked is not None)),
     ]
 
@@ -167,9 +170,7 @@ def stats_section(server: Server) -> Fields:
         ("active_defrag_key_misses", 0),
         ("total_active_defrag_time", 0),
         ("current_active_defrag_time", 0),
-        ("tracking_total_keys", 0),
-        ("tracking_total_items", 0),
-        ("tracking_total_prefixes", 0),
+        *server.tracking.info_stats(),
         ("unexpected_error_replies", 0),
         ("total_error_replies", sum(server.error_counts.values())),
         ("dump_payload_sanitizations", 0),

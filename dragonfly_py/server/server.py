@@ -14,14 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from dragonfly_py import errors
+from dragonfly_py.acl import Users
 from dragonfly_py.commands.registry import Command
 from dragonfly_py.config import Config, OutputBufferLimit
-from dragonfly_py.logs import get_logger
+from dragonfly_py.logs import get_logger, set_role_letter
 from dragonfly_py.protocol.resp import Push, ReplyError
 from dragonfly_py.replication.primary import Primary
 from dragonfly_py.server.client import Client
 from dragonfly_py.server.connection import ClientConnection
 from dragonfly_py.server.persistence import Persistence
+from dragonfly_py.server.tracking import Tracking
 from dragonfly_py.storage.keyspace import Database, Keyspace
 
 
@@ -62,6 +64,23 @@ class Slowlog:
         self.next_id += 1
         while len(self.entries) > self.config["slowlog-max-len"]:
             self.entries.pop()
+
+
+@dataclass
+class ClientPause:
+    end: float  # event loop time
+    writes_only: bool
+    timer: asyncio.TimerHandle
+
+    def holds(self, client: Client, cmd: Command) -> bool:
+        """Whether this command of this client waits for the pause's end (replicas never do)."""
+        if client.kind in ("replica", "master"):
+            return False
+        if not self.writes_only:
+            return True
+        if cmd.name == "exec" and client.multi is not None:
+            return any(queued.write or "may_replicate" in queued.flags for queued, _ in client.multi)
+        return cmd.write or "may_replicate" in cmd.flags
 
 
 @dataclass
@@ -126,13 +145,27 @@ class Server:
         self.master_link: Any = None  # MasterLink while we are a replica
         self.pending_flush_replication = False
         self.writes_paused = False  # a graceful shutdown waits for replicas
+        self.pause: ClientPause | None = None  # CLIENT PAUSE
+        self.held_by_pause: list[ClientConnection] = []
+        self.tracking = Tracking(self)
+        self.current_client: Client | None = None  # the client whose command runs (NOLOOP)
         self.persistence = Persistence(self)
         self.shutdown_request = ShutdownRequest()
         self.slowlog_threshold_ns = config["slowlog-log-slower-than"] * 1000
         config.on_change("slowlog-log-slower-than", self._set_slowlog_threshold)
+        self.users = Users(config["requirepass"])
+        for name, *rules in config.users:
+            self.users.setuser(name, ["reset", *rules])  # as Redis, a user line describes a whole user
+        self.users.known_command = self.command_rule_known
         config.on_change("requirepass", self._on_requirepass)
         for name in ("save", "stop-writes-on-bgsave-error", "min-replicas-to-write"):
             config.on_change(name, lambda _value: self.update_restrictions())
+
+    def command_rule_known(self, name: str) -> bool:
+        """Whether an ACL rule's ``cmd`` or ``cmd|sub`` names a command this server serves."""
+        command_name, _, sub = name.partition("|")
+        command = self.commands.get(command_name.encode())
+        return command is not None and (not sub or not command.subcommands or sub.encode() in command.subcommands)
 
     # -- clients -----------------------------------------------------------------------------
     def next_client_id(self) -> int:
@@ -154,6 +187,7 @@ class Server:
             self.primary.cancel_wait(client)
         unsubscribe_all(client)
         unwatch_all(client)
+        self.tracking.disable(client)
         if client.replica is not None:
             self.primary.detach(client)
         if client.blocked is not None:
@@ -177,7 +211,8 @@ class Server:
         return limit if limit and (limit.hard or limit.soft) else None
 
     def _on_requirepass(self, value: str) -> None:
-        if not value:
+        self.users.set_requirepass(value)
+        if self.users.default_needs_no_password():
             for client in self.clients.values():
                 client.authenticated = True
 
@@ -213,7 +248,10 @@ class Server:
     def rdb_replication_info(self) -> tuple[int, str, int] | None:
         """(stream db, replid, offset) for the RDB's repl-* AUX fields, when replication has any."""
         primary = self.primary
-        return (max(primary.last_db, 0), primary.replid, primary.offset) if primary.backlog is not None else None
+        if primary.backlog is None:
+            return None
+        stream_db = self.master_link.current_db() if self.master_link is not None else max(primary.last_db, 0)
+        return (stream_db, primary.replid, primary.offset)
 
     def on_snapshot_done(self) -> None:
         """A forked snapshot finished: a pending full sync may start now."""
@@ -228,12 +266,12 @@ class Server:
         if self.master_link is not None:
             self.master_link.stop()
         self.role = "slave"
+        set_role_letter("S")
         self.keyspace.replica_mode = True
         self.primary.update_feeding()
         self.master_link = MasterLink(self, host, port)
         self.master_link.start()
         self.update_restrictions()
-        self.log.info(f"Connecting to MASTER {host}:{port}")
 
     def become_primary(self) -> None:
         """REPLICAOF NO ONE: keep the data, start a new history that remembers the old one."""
@@ -242,6 +280,7 @@ class Server:
         self.master_link.stop()
         self.master_link = None
         self.role = "master"
+        set_role_letter("M")
         self.keyspace.replica_mode = False
         primary = self.primary
         primary.replid2, primary.second_offset = primary.replid, primary.offset + 1
@@ -317,8 +356,31 @@ class Server:
             or self.persistence.writes_refused()
             or self.master_link is not None
             or self.writes_paused
+            or self.pause is not None
             or bool(self.config["min-replicas-to-write"])
         )
+
+    def pause_clients(self, seconds: float, writes_only: bool) -> None:
+        """CLIENT PAUSE: hold the commands of every client but replicas (or only those that may
+        write) until the end; as Redis, a second pause can only extend it, and ALL beats WRITE."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
+        if self.pause is not None:
+            end, writes_only = max(end, self.pause.end), writes_only and self.pause.writes_only
+            self.pause.timer.cancel()
+        self.pause = ClientPause(end, writes_only, loop.call_at(end, self.unpause_clients))
+        self.update_restrictions()
+
+    def unpause_clients(self) -> None:
+        """CLIENT UNPAUSE, or the pause's end: the held clients go on, in the order they were held."""
+        if self.pause is None:
+            return
+        self.pause.timer.cancel()
+        self.pause = None
+        self.update_restrictions()
+        held, self.held_by_pause = self.held_by_pause, []
+        for conn in held:
+            conn.resume()
 
     # -- monitors and pub/sub ----------------------------------------------------------------
     def feed_monitors(self, client: Client, argv: list[bytes]) -> None:
@@ -542,9 +604,11 @@ class Server:
         if not await self.persistence.load_at_startup():
             await self.stop()
             return 1
-        if self.config["replicaof"]:
-            host, port = self.config["replicaof"]
-            self.become_replica(host, port)
+        replicaof = self.config["replicaof"]
+        stream_db = self.primary.restore_history(self.persistence.loaded_aux, as_replica=bool(replicaof))
+        if replicaof:
+            self.become_replica(*replicaof)
+            self.master_link.stream_db = stream_db or 0
         self.log.info("Ready to accept connections", port=self.config["port"], pid=os.getpid(), run_id=self.run_id)
         assert self.shutdown_event is not None
         while True:

@@ -84,10 +84,13 @@ class Database:
         self._keyspace.touched(self, key)
         return True
 
-    def clear(self) -> int:
+    def clear(self, announce: bool = True) -> int:
+        """FLUSHDB: empty this db; tracking clients hear of it (announce=False: the caller does)."""
         removed = len(self.data)
         for key in list(self._keyspace.watched_keys_of(self)):
             self._keyspace.touched(self, key)
+        if announce and self._keyspace.tracking is not None:
+            self._keyspace.tracking.flushed()
         self.data.clear()
         self.expires.clear()
         self._heap.clear()
@@ -142,6 +145,7 @@ class Keyspace:
         # (db index, key) -> clients blocked on it; keys written while waited on become ready
         self.blocking: dict[tuple[int, bytes], Any] = {}
         self.ready_keys: list[tuple[int, bytes]] = []
+        self.tracking: Any = None  # the server's Tracking once a client turned CLIENT TRACKING on
         self.on_expired: Callable[[Database, bytes], None] | None = None
         self.active_expire_enabled = True
         self.replica_mode = False  # expired keys look missing but are not deleted
@@ -160,6 +164,8 @@ class Keyspace:
                     client.watch_dirty = True
         if self.blocking and (db.index, key) in self.blocking:
             self.ready_keys.append((db.index, key))
+        if self.tracking is not None:
+            self.tracking.key_changed(key)
 
     def expired(self, db: Database, key: bytes) -> None:
         self.expired_keys += 1
@@ -175,4 +181,8 @@ class Keyspace:
         return sum(db.expire_due(self.now, budget) for db in self.dbs if db.expires)
 
     def flush_all(self) -> int:
-        return sum(db.clear() for db in self.dbs)
+        """FLUSHALL (and a dataset replaced by a load): one invalidation for all dbs, as Redis."""
+        removed = sum(db.clear(announce=False) for db in self.dbs)
+        if self.tracking is not None:
+            self.tracking.flushed()
+        return removed

@@ -32,6 +32,29 @@ def test_unknown_directive_stops_startup(tmp_path: Path) -> None:
     assert str(conf) in result.stderr and "line 2" in result.stderr and "not-a-directive" in result.stderr
 
 
+def test_user_directives_authenticate_and_bad_rules_stop_startup(tmp_path: Path) -> None:
+    bad = tmp_path / "bad-user.conf"
+    bad.write_text("port 7000\nuser app on >pw bogus-rule\n")
+    result = run_cli(str(bad))
+    assert result.returncode == 1
+    assert "line 2" in result.stderr and "bogus-rule" in result.stderr
+    conf = tmp_path / "users.conf"
+    conf.write_text("requirepass adminpw\nuser app on >apppw ~* &* +@all\nuser off-user off >x\n")
+    server = start_dragonfly(tmp_path, config_file=conf)
+    try:
+        conn = RawConnection(server.port)
+        assert str(conn.call("GET", "k")).startswith("NOAUTH")
+        assert str(conn.call("AUTH", "off-user", "x")).startswith("WRONGPASS")
+        assert str(conn.call("AUTH", "app", "wrong")).startswith("WRONGPASS")
+        assert conn.call("AUTH", "app", "apppw") == b"OK"
+        assert b" user=app " in conn.call("CLIENT", "INFO")  # type: ignore[operator]
+        assert conn.call("CONFIG", "SET", "requirepass", "newpw") == b"OK"  # the default user's password
+        assert str(RawConnection(server.port).call("AUTH", "adminpw")).startswith("WRONGPASS")
+        assert RawConnection(server.port).call("AUTH", "default", "newpw") == b"OK"
+    finally:
+        server.stop()
+
+
 def test_unknown_flag_stops_startup() -> None:
     result = run_cli("--no-such-flag", "1")
     assert result.returncode == 1

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dragonfly_py.protocol.parser import RequestParser, split_args
+from dragonfly_py.protocol.parser import RequestParser, _PureScanner, split_args
 
 
 def encode(argv: list[bytes]) -> bytes:
@@ -79,6 +81,27 @@ def test_oversized_bulk_refused_before_it_arrives() -> None:
     parser = RequestParser(max_bulk_len=2 * 1024 * 1024)
     parser.feed(b"*2\r\n$3\r\nSET\r\n$100000000\r\n" + b"x" * (2 * 1024 * 1024))
     assert parser.error == "Protocol error: invalid bulk length"
+
+
+def test_mass_insert_stream_never_aligned_is_checked_after_its_complete_requests(monkeypatch: Any) -> None:
+    """A redis-cli --pipe stream whose reads end mid-request: the early check steps over the
+    requests already returned and finds the bad length in the unfinished one at the end."""
+    requests = [[b"SET", b"key:%d" % i, b"v" * (i % 50)] for i in range(30000)]
+    stream = b"".join(encode(r) for r in requests)
+    tail = b"*2\r\n$3\r\nSET\r\n$100000000\r\n" + b"x" * (2 * 1024 * 1024)
+    skipped: list[int] = []
+    real_skip = _PureScanner.skip
+    monkeypatch.setattr(_PureScanner, "skip", lambda self, count: (skipped.append(count), real_skip(self, count)))
+    parser = RequestParser(max_bulk_len=2 * 1024 * 1024)
+    out: list[list[bytes]] = []
+    data = stream + tail
+    for start in range(0, len(data), 4093):  # a prime chunk size: reads rarely end on a boundary
+        out += parser.feed(data[start : start + 4093])
+        if parser.error:
+            break
+    assert out == requests and parser.error == "Protocol error: invalid bulk length"
+    assert start + 4093 < len(data)  # refused before the whole bulk arrived
+    assert max(skipped) > 0  # the check started after complete requests, not at a boundary
 
 
 def test_split_args_escapes() -> None:
