@@ -7,8 +7,11 @@ Decoders return plain Python values (bytes, or int for integer entries) and rais
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import itertools
 import struct
+from collections.abc import Iterator
 
 import anycrc
 
@@ -29,6 +32,19 @@ class BlobError(ValueError):
     """A malformed compact encoding."""
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Loading or saving millions of values that hold no reference cycles: the cyclic collector
+    would only rescan them again and again (a quarter of a 1M-key load), so it waits."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 # -- lengths and strings (writer side) ---------------------------------------------------------
 def encode_length(n: int) -> bytes:
     if n < 64:
@@ -42,24 +58,27 @@ def encode_length(n: int) -> bytes:
 
 def canonical_int(value: bytes) -> int | None:
     """The integer a string spells in canonical form (no '+', no leading zeros, not '-0'), or None."""
-    if not value or len(value) > 20:
+    size = len(value)
+    if not 0 < size <= 20:
         return None
-    first = value[0]
-    if not (48 <= first <= 57 or first == 45):  # digit or '-'
+    if value.isdigit():  # ASCII digits only: a cheap filter before int()
+        if value[0] == 48 and size > 1:
+            return None
+    elif value[0] != 45 or size == 1 or value[1] == 48 or not value[1:].isdigit():
         return None
-    try:
-        number = int(value)
-    except ValueError:
-        return None
-    if number < INT64_MIN or number > INT64_MAX or b"%d" % number != value:
-        return None
-    return number
+    number = int(value)
+    return number if INT64_MIN <= number <= INT64_MAX else None
+
+
+# Every one-byte value, built once: short lengths, back-lengths and type bytes are the common case.
+SINGLE_BYTE = [bytes((n,)) for n in range(256)]
+DIGIT_OR_MINUS = frozenset(b"-0123456789")  # the first byte of a string that may be an integer
 
 
 def encode_string(value: bytes, compress: bool) -> bytes:
     """An RDB string: INT8/16/32 form for small canonical integers, LZF when it pays, else raw."""
     size = len(value)
-    if size <= 11:
+    if size <= 11 and size and value[0] in DIGIT_OR_MINUS:
         number = canonical_int(value)
         if number is not None:
             if -128 <= number <= 127:
@@ -68,7 +87,9 @@ def encode_string(value: bytes, compress: bool) -> bytes:
                 return b"\xc1" + _I16.pack(number)
             if -(2**31) <= number < 2**31:
                 return b"\xc2" + _I32.pack(number)
-    if compress and size > 20:
+    if size <= 20:  # LZF is only tried on longer strings, as in Redis
+        return SINGLE_BYTE[size] + value
+    if compress:
         packed = _lzf_compress(value)
         if packed is not None:
             return b"\xc3" + encode_length(len(packed)) + encode_length(size) + packed
@@ -132,32 +153,57 @@ def _listpack_int(number: int) -> bytes:
     return b"\xf4" + _I64.pack(number)
 
 
+_LISTPACK_SMALL_STRING = [bytes((0x80 | n,)) for n in range(64)]
+
+
 def listpack_entry(element: bytes | int) -> bytes:
     if element.__class__ is int:
         body = _listpack_int(element)  # type: ignore[arg-type]
     else:
-        number = canonical_int(element)  # type: ignore[arg-type]
+        size = len(element)  # type: ignore[arg-type]
+        number = canonical_int(element) if size and element[0] in DIGIT_OR_MINUS else None  # type: ignore[arg-type,index]
         if number is not None:
             body = _listpack_int(number)
+        elif size < 64:
+            body = _LISTPACK_SMALL_STRING[size] + element  # type: ignore[operator]
+        elif size < 4096:
+            body = bytes((0xE0 | (size >> 8), size & 0xFF)) + element  # type: ignore[operator]
         else:
-            size = len(element)  # type: ignore[arg-type]
-            if size < 64:
-                body = bytes((0x80 | size,)) + element  # type: ignore[operator]
-            elif size < 4096:
-                body = bytes((0xE0 | (size >> 8), size & 0xFF)) + element  # type: ignore[operator]
-            else:
-                body = b"\xf0" + _U32.pack(size) + element  # type: ignore[operator]
-    return body + _backlen(len(body))
+            body = b"\xf0" + _U32.pack(size) + element  # type: ignore[operator]
+    size = len(body)
+    return body + (SINGLE_BYTE[size] if size < 128 else _backlen(size))
+
+
+# Encoded entries of short strings seen before: field names and small values repeat across the
+# many small hashes, lists and sorted sets of a dataset.  Bounded, so it stays a small cache.
+_ENTRY_CACHE: dict[bytes, bytes] = {}
+_ENTRY_CACHE_SIZE = 4096
+
+
+def _cached_entry(element: bytes | int) -> bytes:
+    entry = listpack_entry(element)
+    if element.__class__ is bytes and len(element) <= 16 and len(_ENTRY_CACHE) < _ENTRY_CACHE_SIZE:  # type: ignore[arg-type]
+        _ENTRY_CACHE[element] = entry  # type: ignore[index]
+    return entry
 
 
 def encode_listpack(elements: list[bytes | int]) -> bytes:
-    body = b"".join([listpack_entry(e) for e in elements])
+    get = _ENTRY_CACHE.get
+    body = b"".join([get(e) or _cached_entry(e) for e in elements])  # type: ignore[arg-type]
     count = len(elements) if len(elements) < 65535 else 65535
     return _U32.pack(len(body) + 7) + _U16.pack(count) + body + b"\xff"
 
 
-def decode_listpack(blob: bytes) -> list[bytes | int]:
-    """Every element of a listpack, strings as bytes and integers as int."""
+_WIDE_INTS = {0xF1: 2, 0xF2: 3, 0xF3: 4, 0xF4: 8}  # listpack 16/24/32/64-bit integer entries
+
+
+def decode_listpack_strings(blob: bytes) -> list[bytes]:
+    """Every element of a listpack as bytes, integers spelled out (hashes, lists, sets, zsets)."""
+    return decode_listpack(blob, strings=True)  # type: ignore[return-value]
+
+
+def decode_listpack(blob: bytes, strings: bool = False) -> list[bytes | int]:
+    """Every element of a listpack, strings as bytes and integers as int (or spelled out)."""
     if len(blob) < 7 or _U32.unpack_from(blob)[0] != len(blob) or blob[-1] != 0xFF:
         raise BlobError("invalid listpack header")
     out: list[bytes | int] = []
@@ -167,18 +213,23 @@ def decode_listpack(blob: bytes) -> list[bytes | int]:
         while pos < end:
             start = pos
             b0 = blob[pos]
-            if b0 < 0x80:
-                append(b0)
-                pos += 1
-            elif b0 < 0xC0:
+            # The short forms first, each with its one-byte back-length skipped in the same step.
+            if b0 < 0x80:  # 7-bit unsigned int
+                append(b"%d" % b0 if strings else b0)
+                pos += 2
+                continue
+            if b0 < 0xC0:  # string of up to 63 bytes
                 size = b0 & 0x3F
                 append(blob[pos + 1 : pos + 1 + size])
-                pos += 1 + size
-            elif b0 < 0xE0:
+                pos += 2 + size
+                continue
+            if b0 < 0xE0:  # 13-bit signed int
                 unsigned = ((b0 & 0x1F) << 8) | blob[pos + 1]
-                append(unsigned - 0x2000 if unsigned & 0x1000 else unsigned)
-                pos += 2
-            elif b0 < 0xF0:
+                number = unsigned - 0x2000 if unsigned & 0x1000 else unsigned
+                append(b"%d" % number if strings else number)
+                pos += 3
+                continue
+            if b0 < 0xF0:
                 size = ((b0 & 0x0F) << 8) | blob[pos + 1]
                 append(blob[pos + 2 : pos + 2 + size])
                 pos += 2 + size
@@ -186,18 +237,13 @@ def decode_listpack(blob: bytes) -> list[bytes | int]:
                 size = _U32.unpack_from(blob, pos + 1)[0]
                 append(blob[pos + 5 : pos + 5 + size])
                 pos += 5 + size
-            elif b0 == 0xF1:
-                append(_I16.unpack_from(blob, pos + 1)[0])
-                pos += 3
-            elif b0 == 0xF2:
-                append(int.from_bytes(blob[pos + 1 : pos + 4], "little", signed=True))
-                pos += 4
-            elif b0 == 0xF3:
-                append(_I32.unpack_from(blob, pos + 1)[0])
-                pos += 5
-            elif b0 == 0xF4:
-                append(_I64.unpack_from(blob, pos + 1)[0])
-                pos += 9
+            elif b0 in _WIDE_INTS:
+                width = _WIDE_INTS[b0]
+                number = int.from_bytes(blob[pos + 1 : pos + 1 + width], "little", signed=True)
+                if pos + 1 + width > end:
+                    raise IndexError
+                append(b"%d" % number if strings else number)
+                pos += 1 + width
             else:
                 raise BlobError(f"invalid listpack entry encoding 0x{b0:02x}")
             size = pos - start

@@ -20,8 +20,10 @@ from dragonfly_py.rdb.encoding import (
     BlobError,
     decode_intset,
     decode_listpack,
+    decode_listpack_strings,
     decode_ziplist,
     decode_zipmap,
+    gc_paused,
     lzf_decompress,
 )
 from dragonfly_py.storage.stream import Consumer, ConsumerGroup, PendingEntry, Stream
@@ -127,6 +129,10 @@ class RdbReader:
 
     # -- primitives --------------------------------------------------------------------------
     def _length(self) -> int:
+        buf, pos = self._buf, self._pos
+        if pos < len(buf) and buf[pos] < 64:  # one-byte length: the common case, inlined
+            self._pos = pos + 1
+            return buf[pos]
         b0 = self._byte()
         kind = b0 >> 6
         if kind == 0:
@@ -140,6 +146,12 @@ class RdbReader:
         raise RdbError(f"Unknown length encoding 0x{b0:02x}", self.offset - 1)
 
     def _string(self) -> bytes:
+        buf, pos = self._buf, self._pos
+        if pos < len(buf):
+            b0 = buf[pos]
+            if b0 < 64 and pos + 1 + b0 <= len(buf):  # a short raw string: the common case, inlined
+                self._pos = end = pos + 1 + b0
+                return buf[pos + 1 : end]
         b0 = self._byte()
         kind = b0 >> 6
         if kind == 0:
@@ -186,6 +198,10 @@ class RdbReader:
 
     # -- the file ----------------------------------------------------------------------------
     def load(self) -> Snapshot:
+        with gc_paused():
+            return self._load()
+
+    def _load(self) -> Snapshot:
         snapshot = Snapshot()
         magic = self._take(9)
         if magic[:5] != b"REDIS" or not magic[5:].isdigit():
@@ -200,22 +216,10 @@ class RdbReader:
         drop_before = self.drop_expired_before
         fast = not self.key_delay
         while True:
+            if fast and expire_at == -1 and data is not None:
+                self._load_short_strings(snapshot, data)
             at = self._base + self._pos
             kind = self._byte()
-            if kind == 0 and fast and expire_at == -1 and data is not None:
-                # Fast path for the commonest record: a short string key holding a short string.
-                buf, pos = self._buf, self._pos
-                end = len(buf)
-                if pos < end and buf[pos] < 64:
-                    key_end = pos + 1 + buf[pos]
-                    if key_end < end and buf[key_end] < 64 and key_end + 1 + buf[key_end] <= end:
-                        key = buf[pos + 1 : key_end]
-                        if key in data:
-                            raise RdbError(f"Duplicate key '{key.decode('utf-8', 'replace')}' found in RDB file", at)
-                        self._pos = key_end + 1 + buf[key_end]
-                        data[key] = buf[key_end + 1 : self._pos]
-                        snapshot.keys_loaded += 1
-                        continue
             if kind < OP_FUNCTION2:
                 if data is None:  # keys before any SELECTDB belong to db 0, as in old files
                     data, expires = snapshot.dbs.setdefault(0, ({}, {}))
@@ -264,6 +268,26 @@ class RdbReader:
         self._check_trailer(snapshot)
         snapshot.dbs = {index: dbs for index, dbs in snapshot.dbs.items() if dbs[0]}
         return snapshot
+
+    def _load_short_strings(self, snapshot: Snapshot, data: dict[bytes, Any]) -> None:
+        """The commonest records, consumed in a tight loop: a string key of under 64 bytes without
+        expiry holding a raw string of under 64 bytes (type 0).  Stops at anything else."""
+        buf, pos = self._buf, self._pos
+        end = len(buf)
+        loaded = 0
+        while pos + 2 < end and buf[pos] == 0 and buf[pos + 1] < 64:
+            key_end = pos + 2 + buf[pos + 1]
+            if key_end >= end or buf[key_end] >= 64 or key_end + 1 + buf[key_end] > end:
+                break
+            key = buf[pos + 2 : key_end]
+            if key in data:
+                self._pos = pos
+                raise RdbError(f"Duplicate key '{key.decode('utf-8', 'replace')}' found in RDB file", self._base + pos)
+            pos = key_end + 1 + buf[key_end]
+            data[key] = buf[key_end + 1 : pos]
+            loaded += 1
+        self._pos = pos
+        snapshot.keys_loaded += loaded
 
     def _load_key(
         self,
@@ -350,17 +374,17 @@ class RdbReader:
         return zset
 
     def _read_ziplist_list(self) -> deque[bytes]:
-        return deque(_as_bytes(e) for e in self._blob(decode_ziplist))
+        return deque(self._blob(_ziplist_strings))
 
     def _read_intset(self) -> set[bytes]:
         return {b"%d" % n for n in self._blob(decode_intset)}
 
     def _read_listpack_set(self) -> set[bytes]:
-        return {_as_bytes(e) for e in self._blob(decode_listpack)}
+        return set(self._blob(decode_listpack_strings))
 
     def _read_pairs(self, decode: Callable[[bytes], list[Any]]) -> list[bytes]:
         at = self.offset
-        items = [_as_bytes(e) for e in self._blob(decode)]
+        items = self._blob(decode)
         if len(items) % 2:
             raise RdbError("Odd number of elements in a pairs encoding", at)
         return items
@@ -385,8 +409,7 @@ class RdbReader:
                 continue
             if container != 2:
                 raise RdbError(f"Quicklist integrity check failed: container {container}", self.offset)
-            decode = decode_listpack if version == 2 else decode_ziplist
-            out.extend(_as_bytes(e) for e in self._blob(decode))
+            out.extend(self._blob(decode_listpack_strings if version == 2 else _ziplist_strings))
         return out
 
     def _read_stream(self, kind: int) -> Stream:
@@ -444,6 +467,11 @@ class RdbReader:
         return group
 
 
+def _ziplist_strings(blob: bytes) -> list[bytes]:
+    """A ziplist's elements as strings (integer entries spelled out), like decode_listpack_strings."""
+    return [e if e.__class__ is bytes else b"%d" % e for e in decode_ziplist(blob)]  # type: ignore[misc]
+
+
 def _as_bytes(element: bytes | int) -> bytes:
     return b"%d" % element if element.__class__ is int else element  # type: ignore[return-value]
 
@@ -481,12 +509,12 @@ _VALUE_READERS: dict[int, Callable[[RdbReader], Any]] = {
     9: lambda r: r._read_compact_hash(decode_zipmap),
     10: RdbReader._read_ziplist_list,
     11: RdbReader._read_intset,
-    12: lambda r: r._read_compact_zset(decode_ziplist),
-    13: lambda r: r._read_compact_hash(decode_ziplist),
+    12: lambda r: r._read_compact_zset(_ziplist_strings),
+    13: lambda r: r._read_compact_hash(_ziplist_strings),
     14: lambda r: r._read_quicklist(1),
     15: lambda r: r._read_stream(15),
-    16: lambda r: r._read_compact_hash(decode_listpack),
-    17: lambda r: r._read_compact_zset(decode_listpack),
+    16: lambda r: r._read_compact_hash(decode_listpack_strings),
+    17: lambda r: r._read_compact_zset(decode_listpack_strings),
     18: lambda r: r._read_quicklist(2),
     19: lambda r: r._read_stream(19),
     20: RdbReader._read_listpack_set,

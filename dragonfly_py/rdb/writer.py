@@ -14,11 +14,14 @@ from typing import Any, BinaryIO
 
 from dragonfly_py.rdb.encoding import (
     CRC64,
+    DIGIT_OR_MINUS,
+    SINGLE_BYTE,
     canonical_int,
     encode_intset,
     encode_length,
     encode_listpack,
     encode_string,
+    gc_paused,
 )
 from dragonfly_py.rdb.reader import OP_AUX, OP_EOF, OP_EXPIRETIME_MS, OP_FUNCTION2, OP_RESIZEDB, OP_SELECTDB
 from dragonfly_py.storage.stream import Stream, StreamID
@@ -188,6 +191,10 @@ class ValueEncoder:
         return self.string(_ID.pack(*master)) + self.string(encode_listpack(items))
 
 
+# key[:1] of a string whose RDB form may be an integer (b"" is written plain).
+DIGIT_STARTS = frozenset(bytes((c,)) for c in DIGIT_OR_MINUS)
+
+
 class RdbWriter:
     """Streams an RDB file to ``out`` in chunks, keeping the running CRC-64."""
 
@@ -225,19 +232,32 @@ class RdbWriter:
             self._emit(bytes((OP_FUNCTION2,)) + string(library))
 
     def database(self, index: int, data: dict[bytes, Any], expires: dict[bytes, int]) -> None:
-        if not data:
-            return
-        emit, encode, string = self._emit, self.encoder.encode, self.encoder.string
-        emit(bytes((OP_SELECTDB,)) + encode_length(index))
-        emit(bytes((OP_RESIZEDB,)) + encode_length(len(data)) + encode_length(len(expires)))
+        if data:
+            with gc_paused():
+                self._database(index, data, expires)
+
+    def _database(self, index: int, data: dict[bytes, Any], expires: dict[bytes, int]) -> None:
+        encode, string = self.encoder.encode, self.encoder.string
+        self._emit(bytes((OP_SELECTDB,)) + encode_length(index))
+        self._emit(bytes((OP_RESIZEDB,)) + encode_length(len(data)) + encode_length(len(expires)))
         expire_prefix = bytes((OP_EXPIRETIME_MS,))
-        for key, value in data.items():
-            kind, payload = encode(value)
+        parts = self._parts  # appended to directly; flushed every 1024 keys (the hot loop)
+        for count, (key, value) in enumerate(data.items(), 1):
+            # Short strings that cannot be integers are written as they are: inlined, the common case.
+            size = len(key)
+            key_bytes = SINGLE_BYTE[size] + key if size <= 20 and key[:1] not in DIGIT_STARTS else string(key)
+            if value.__class__ is bytes:
+                size = len(value)
+                plain = size <= 20 and value[:1] not in DIGIT_STARTS
+                record = b"\x00" + key_bytes + (SINGLE_BYTE[size] + value if plain else string(value))
+            else:
+                kind, payload = encode(value)
+                record = SINGLE_BYTE[kind] + key_bytes + payload
             when = expires.get(key) if expires else None
-            head = bytes((kind,)) + string(key)
-            if when is not None:
-                head = expire_prefix + _I64.pack(when) + head
-            emit(head + payload)
+            parts.append(record if when is None else expire_prefix + _I64.pack(when) + record)
+            if not count & 1023:
+                self.flush()
+        self.flush()
 
     def finish(self) -> None:
         self._emit(bytes((OP_EOF,)))

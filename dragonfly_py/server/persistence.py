@@ -42,6 +42,7 @@ class Persistence:
         self.loading_total = 0
         self.loading_done = 0
         self.functions: list[bytes] = []  # FUNCTION2 libraries kept from a loaded file
+        self.loaded_aux: dict[bytes, bytes] = {}  # the AUX fields of the last dump loaded
 
     # -- writing -----------------------------------------------------------------------------
     def aux_fields(self, replication: tuple[int, str, int] | None = None) -> list[tuple[bytes, bytes]]:
@@ -241,6 +242,7 @@ class Persistence:
         for index, (data, expires) in snapshot.dbs.items():
             keyspace.dbs[index].replace_contents(data, expires)
         self.functions = snapshot.functions
+        self.loaded_aux = snapshot.aux
         self.keys_loaded, self.keys_expired = snapshot.keys_loaded, snapshot.keys_expired
         keyspace.dirty = 0
 
