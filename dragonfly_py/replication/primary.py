@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dragonfly_py.protocol.resp import ReplyError
+from dragonfly_py.protocol.resp import ReplyError, encode_command
 from dragonfly_py.replication.backlog import Backlog
 from dragonfly_py.replication.propagate import ALWAYS_PROPAGATED, effects
 
@@ -22,10 +22,6 @@ if TYPE_CHECKING:
     from dragonfly_py.server.server import Server
 
 Argv = list[bytes]
-
-
-def encode_command(argv: Argv) -> bytes:
-    return b"*%d\r\n" % len(argv) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in argv)
 
 
 @dataclass
@@ -86,6 +82,7 @@ class Primary:
         self._sync_batch: list[AttachedReplica] = []
         self._sync_due: float | None = None
         self._last_ping = time.monotonic()
+        self.no_replicas_since = time.monotonic()  # for repl-backlog-ttl
         self._transfer: asyncio.Task[None] | None = None
 
     # -- the stream --------------------------------------------------------------------------
@@ -203,6 +200,37 @@ class Primary:
             delay = self.config["repl-diskless-sync-delay"] if self._diskless(self._sync_batch) else 0
             self._sync_due = time.monotonic() + delay
         self.maybe_start_sync()
+
+    def _expire_backlog(self, now: float) -> None:
+        """repl-backlog-ttl: a primary without replicas for that long frees its backlog and, as
+        Redis does, starts a new history (replicas could no longer continue the old one anyway)."""
+        ttl = self.config["repl-backlog-ttl"]
+        if self.backlog is None or self.replicas or self.server.role != "master" or not ttl:
+            return
+        if now - self.no_replicas_since > ttl:
+            self.replid, self.replid2, self.second_offset = secrets.token_hex(20), "0" * 40, -1
+            self.backlog = None
+            self.update_feeding()
+            self.log.info(f"Replication backlog freed after {ttl} seconds without connected replicas.")
+
+    def restore_history(self, aux: dict[bytes, bytes], as_replica: bool) -> int | None:
+        """Take up the replication history a dump loaded at start-up records, as Redis 7.0: a
+        replica continues it (PSYNC with that id and offset), a primary keeps it as its second id,
+        so replicas that followed it before the restart can continue.  Returns the stream's db."""
+        try:
+            replid, offset = aux[b"repl-id"].decode(), int(aux[b"repl-offset"])
+            stream_db = int(aux.get(b"repl-stream-db", b"-1"))
+        except (KeyError, ValueError, UnicodeDecodeError):
+            return None
+        if len(replid) != 40 or offset < 0 or stream_db < 0:
+            return None
+        if as_replica:
+            self.replid, self.offset = replid, offset
+        else:
+            self.replid2, self.second_offset, self.offset = replid, offset + 1, offset
+            self.create_backlog()
+            self.no_replicas_since = time.monotonic()
+        return stream_db
 
     def _can_continue(self, requested_id: str, requested_offset: int) -> bool:
         if self.backlog is None or requested_id == "?":
@@ -338,6 +366,7 @@ class Primary:
             self._sync_batch.remove(replica)
         if not self.replicas:
             self.records.clear()
+            self.no_replicas_since = time.monotonic()
 
     def disconnect_replicas(self) -> None:
         for replica in list(self.replicas):
@@ -403,6 +432,7 @@ class Primary:
     # -- periodic work -----------------------------------------------------------------------
     def cron(self) -> None:
         now = time.monotonic()
+        self._expire_backlog(now)
         self.maybe_start_sync()
         for replica in self.replicas:
             if replica.state == "wait_bgsave":

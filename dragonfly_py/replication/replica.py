@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 import hiredis
 
+from dragonfly_py.protocol.resp import encode_command
 from dragonfly_py.rdb.reader import RdbError, load_bytes
 from dragonfly_py.replication.backlog import Backlog
-from dragonfly_py.replication.primary import encode_command
 
 if TYPE_CHECKING:
     from dragonfly_py.server.server import Server
@@ -36,9 +36,15 @@ class MasterLink:
         self.sync_total = -1
         self.sync_read = 0
         self.master_client = None
+        self.stream_db = 0  # the db the primary's stream is in: kept across a continued stream
         self._writer: asyncio.StreamWriter | None = None
         self._task: asyncio.Task[None] | None = None
         self._multi: list[bytes] | None = None
+
+    def current_db(self) -> int:
+        """The db the primary's stream is in now (the dump records it for a continued stream)."""
+        client = self.master_client
+        return client.db.index if client is not None else self.stream_db  # type: ignore[attr-defined]
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -222,6 +228,7 @@ class MasterLink:
         self.server.update_restrictions()
         client = Client(self.server, None, f"{self.host}:{self.port}", "?:0", self.server.next_client_id())
         client.kind, client.authenticated = "master", True
+        client.db = self.server.keyspace.dbs[self.stream_db]  # a continued stream may not SELECT again
         self.master_client = client
         self.server.clients[client.id] = client
         self.log.info("MASTER <-> REPLICA sync: link up")
@@ -237,6 +244,7 @@ class MasterLink:
                 parser.feed(data)
                 self._apply(parser, client, writer)
         finally:
+            self.stream_db = client.db.index
             ack_task.cancel()
 
     def _apply(self, parser: hiredis.Reader, client: object, writer: asyncio.StreamWriter) -> None:

@@ -30,6 +30,7 @@ def started(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
         servers.append(server)
         return server
 
+    start.register = servers.append  # type: ignore[attr-defined]  (restarted ones are stopped too)
     yield start
     for server in servers:
         server.stop()
@@ -241,3 +242,69 @@ def test_chained_replication_and_replica_restart(started: Callable[..., ServerPr
     _wait_in_sync(primary, middle)
     _wait_in_sync(middle, again)
     _same_data(primary, again)
+
+
+# -- restarts: the replication history kept in the dump (Redis 7.0's repl-* AUX fields) ----------
+def _shutdown_save(server: ServerProcess) -> None:
+    conn = server.connect()
+    conn.send_raw(conn.encode(["SHUTDOWN", "SAVE"]))
+    conn.closed_by_server(30)
+    server.proc.wait(30)
+
+
+def _restart(server: ServerProcess, started_servers: Callable[..., ServerProcess]) -> ServerProcess:
+    """The same program, arguments, port and directory again (stopped with the other servers)."""
+    argv = list(server.proc.args)  # type: ignore[arg-type]
+    again = ServerProcess(argv, server.port, server.workdir, server.workdir / "restarted.log").wait_ready()
+    started_servers.register(again)  # type: ignore[attr-defined]
+    return again
+
+
+def _write_db3(server: ServerProcess, prefix: str, count: int = 50) -> None:
+    client = redis.Redis(port=server.port, db=3)
+    client.mset({f"{prefix}:{i}": i for i in range(count)})
+
+
+@pytest.mark.parametrize("primary_kind", ["redis", "dragonfly"])
+def test_restarted_replica_continues_from_its_dump(started: Callable[..., ServerProcess], primary_kind: str) -> None:
+    primary = started(primary_kind)
+    replica = started("dragonfly", "--replicaof", "127.0.0.1", str(primary.port))
+    _write_db3(primary, "before")
+    _wait_in_sync(primary, replica)
+    _shutdown_save(replica)
+    _write_db3(primary, "while-down")  # the stream stays in db 3: no SELECT comes again
+    again = _restart(replica, started)
+    _wait_in_sync(primary, again)
+    assert "Successful partial resynchronization" in again.log()
+    assert _client(primary).info("stats")["sync_partial_ok"] == 1
+    _same_data(primary, again)
+    assert redis.Redis(port=again.port, db=3).get("while-down:49") == b"49"
+
+
+@pytest.mark.parametrize("replica_kind", ["redis", "dragonfly"])
+def test_restarted_primary_lets_its_replicas_continue(started: Callable[..., ServerProcess], replica_kind: str) -> None:
+    primary = started("dragonfly")
+    replica = started(replica_kind, "--replicaof", "127.0.0.1", str(primary.port))
+    _write_db3(primary, "before")
+    _wait_in_sync(primary, replica)
+    old_id = _client(primary).info("replication")["master_replid"]
+    _shutdown_save(primary)
+    again = _restart(primary, started)
+    info = _client(again).info("replication")
+    assert info["master_replid2"] == old_id and info["master_replid"] != old_id
+    _wait_in_sync(again, replica)
+    assert _client(again).info("stats")["sync_partial_ok"] == 1
+    _write_db3(again, "after")
+    _wait_in_sync(again, replica)
+    _same_data(again, replica)
+
+
+def test_backlog_freed_after_ttl_without_replicas(started: Callable[..., ServerProcess]) -> None:
+    primary = started("dragonfly", "--repl-backlog-ttl", "1")
+    replica = started("dragonfly", "--replicaof", "127.0.0.1", str(primary.port))
+    _wait_in_sync(primary, replica)
+    old_id = _client(primary).info("replication")["master_replid"]
+    replica.stop()
+    wait_for(lambda: _client(primary).info("replication")["repl_backlog_active"] == 0, timeout=10)
+    assert _client(primary).info("replication")["master_replid"] != old_id
+    assert "Replication backlog freed after 1 seconds without connected replicas." in primary.log()
