@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         server.flush_pending()
 
     sentinel.publish = publish
-    sentinel.save_config = lambda: rewrite_file(sentinel, path)
+    sentinel.save_config = lambda: rewrite_file(sentinel, path, server.users.lines())
     try:
         with asyncio.Runner() as runner:
             return runner.run(serve(server, sentinel))

@@ -11,10 +11,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from dragonfly_py.commands.registry import COMMANDS, Command
+from dragonfly_py.commands.registry import COMMANDS, Command, resolve
 from dragonfly_py.commands.util import parse_int
 from dragonfly_py.protocol.resp import NULL_ARRAY, OK, Map, ReplyError
 from dragonfly_py.server import info as server_info
@@ -50,7 +51,7 @@ def instance_state(sentinel: Sentinel, instance: Instance) -> Map:
     now, link = sentinel.clock(), instance.link
     out: dict[bytes, Any] = {
         b"name": instance.name.encode(),
-        b"ip": instance.ip.encode(),
+        b"ip": sentinel.shown(instance).encode(),
         b"port": _n(instance.port),
         b"runid": instance.runid.encode(),
         b"flags": ",".join(instance.flags()).encode(),
@@ -144,10 +145,11 @@ def sentinels(client: Client, argv: list[bytes]) -> Any:
 
 @sentinel_subcommand("get-master-addr-by-name", 3)
 def get_master_addr_by_name(client: Client, argv: list[bytes]) -> Any:
-    master = sentinel_of(client).masters.get(argv[2].decode("utf-8", "replace"))
+    sentinel = sentinel_of(client)
+    master = sentinel.masters.get(argv[2].decode("utf-8", "replace"))
     if master is None:
         return NULL_ARRAY
-    ip, port = master.current_address()
+    ip, port = master.current_address(sentinel.announce_hostnames)
     return [ip.encode(), _n(port)]
 
 
@@ -370,7 +372,7 @@ def info_cache(client: Client, argv: list[bytes]) -> Any:
             continue
         entries = []
         for instance in (master, *master.replicas.values()):
-            age = now - instance.info_refresh if master.info_refresh else 0
+            age = now - instance.info_refresh if instance.info_refresh else 0
             entries.append([age, instance.info.encode() if instance.info is not None else None])
         out += [master.name.encode(), entries]
     return out
@@ -499,7 +501,7 @@ def _sentinel_section(server: Server) -> list[tuple[str, object]]:
         fields.append(
             (
                 f"master{i}",
-                f"name={master.name},status={status},address={master.ip}:{master.port},"
+                f"name={master.name},status={status},address={sentinel.shown(master)}:{master.port},"
                 f"slaves={len(master.replicas)},sentinels={len(master.sentinels) + 1}",
             )
         )
@@ -537,49 +539,80 @@ def acl_whoami(client: Client, argv: list[bytes]) -> Any:
 
 
 def acl_users(client: Client, argv: list[bytes]) -> Any:
-    return [name.encode() for name in sorted(_users(client))]
+    return [name.encode() for name in sorted(client.server.users.by_name)]
 
 
 def acl_list(client: Client, argv: list[bytes]) -> Any:
-    return [f"user {name} {' '.join(rules)}".encode() for name, rules in sorted(_users(client).items())]
+    return [line.encode() for line in client.server.users.lines()]
 
 
 def acl_getuser(client: Client, argv: list[bytes]) -> Any:
-    rules = _users(client).get(argv[2].decode("utf-8", "replace"))
-    if rules is None:
+    user = client.server.users.by_name.get(argv[2].decode("utf-8", "surrogateescape"))
+    if user is None:
         return None
-    return Map({b"flags": [r.encode() for r in rules if r in ("on", "off", "nopass")], b"passwords": []})
+    return Map(
+        {
+            b"flags": [flag.encode() for flag in user.flags()],
+            b"passwords": [digest.encode() for digest in user.passwords],
+            b"commands": " ".join(user.commands).encode(),
+            b"keys": " ".join(user.keys).encode(),
+            b"channels": b"&*" if user.all_channels else " ".join(user.channels).encode(),
+            b"selectors": [],
+        }
+    )
 
 
 def acl_setuser(client: Client, argv: list[bytes]) -> Any:
-    users = _users(client)
-    name = argv[2].decode("utf-8", "replace")
-    rules = users.setdefault(name, ["off"])
-    for raw in argv[3:]:
-        rule = raw.decode("utf-8", "replace")
-        if rule in ("on", "off"):
-            rules[:] = [r for r in rules if r not in ("on", "off")]
-            rules.insert(0, rule)
-        elif rule[:1] in (">", "<", "#", "~", "&", "+", "-", "%") or rule in (
-            "nopass",
-            "resetpass",
-            "allkeys",
-            "allchannels",
-            "allcommands",
-            "nocommands",
-            "reset",
-            "resetkeys",
-            "resetchannels",
-        ):
-            rules.append(rule)
-        else:
-            raise ReplyError(f"ERR Error in ACL SETUSER modifier '{rule}': Syntax error")
+    words = [arg.decode("utf-8", "surrogateescape") for arg in argv[2:]]
+    client.server.users.setuser(words[0], words[1:])
+    sentinel_of(client).save_config()  # beyond Redis: a user made here survives a restart
     return OK
 
 
 def acl_deluser(client: Client, argv: list[bytes]) -> Any:
-    users = _users(client)
-    return sum(1 for raw in argv[2:] if users.pop(raw.decode("utf-8", "replace"), None) is not None)
+    server = client.server
+    names = [arg.decode("utf-8", "surrogateescape") for arg in argv[2:]]
+    deleted = server.users.deluser(names)
+    sentinel_of(client).save_config()
+    for other in list(server.clients.values()):  # Redis disconnects the deleted users' clients
+        if other.user in names and other is not client and other.conn is not None:
+            other.conn.close()
+    return deleted
+
+
+NO_ACL_FILE = (
+    "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the "
+    "ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) "
+    "in order to store users in the Redis configuration."
+)
+
+
+def acl_load_or_save(client: Client, argv: list[bytes]) -> Any:
+    raise ReplyError(NO_ACL_FILE)  # a sentinel keeps its users in sentinel.conf, never in an aclfile
+
+
+def acl_log(client: Client, argv: list[bytes]) -> Any:
+    users = client.server.users
+    if len(argv) == 3 and argv[2].lower() == b"reset":
+        users.log.clear()
+        return OK
+    count = parse_int(argv[2]) if len(argv) == 3 else 10
+    now = time.time()
+    return [Map(entry.reply(now)) for entry in users.log[: max(count, 0)]]
+
+
+def acl_dryrun(client: Client, argv: list[bytes]) -> Any:
+    name = argv[2].decode("utf-8", "surrogateescape")
+    user = client.server.users.by_name.get(name)
+    if user is None:
+        raise ReplyError(f"ERR User '{name}' not found")
+    target = resolve(argv[3:], client.server.commands)
+    if target.__class__ is not Command:
+        raise ReplyError(f"ERR Command '{argv[3].decode('utf-8', 'replace')}' not found")
+    assert isinstance(target, Command)
+    if user.may_run(target.full_name, target.acl_categories):
+        return OK
+    return f"This user has no permissions to run the '{target.full_name}' command".encode()
 
 
 def acl_genpass(client: Client, argv: list[bytes]) -> Any:
@@ -605,28 +638,43 @@ def acl_help(client: Client, argv: list[bytes]) -> Any:
     return [
         "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "CAT [<category>]",
+        "    List all commands that belong to <category>, or all command categories",
+        "    when no category is specified.",
         "DELUSER <username> [<username> ...]",
-        "GENPASS [<bits>]",
+        "    Delete a list of users.",
+        "DRYRUN <username> <command> [<arg> ...]",
+        "    Returns whether the user can execute the given command without executing the command.",
         "GETUSER <username>",
+        "    Get the user's details.",
+        "GENPASS [<bits>]",
+        "    Generate a secure 256-bit user password. The optional `bits` argument can",
+        "    be used to specify a different size.",
         "LIST",
+        "    Show users details in config file format.",
+        "LOAD",
+        "    Reload users from the ACL file.",
+        "LOG [<count> | RESET]",
+        "    Show the ACL log entries.",
+        "SAVE",
+        "    Save the current config to the ACL file.",
         "SETUSER <username> <attribute> [<attribute> ...]",
+        "    Create or modify a user with the specified attributes.",
         "USERS",
+        "    List all the registered usernames.",
         "WHOAMI",
+        "    Return the current connection username.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
     ]
-
-
-def _users(client: Client) -> dict[str, list[str]]:
-    sentinel = sentinel_of(client)
-    if not sentinel.users:
-        sentinel.users["default"] = ["on", "nopass" if not sentinel.requirepass else "#<password>", "~*", "&*", "+@all"]
-    return sentinel.users
 
 
 ACL_SUBCOMMANDS: dict[str, tuple[Handler, int]] = {
     "cat": (acl_cat, -2),
     "deluser": (acl_deluser, -3),
+    "dryrun": (acl_dryrun, -4),
+    "load": (acl_load_or_save, 2),
+    "log": (acl_log, -2),
+    "save": (acl_load_or_save, 2),
     "genpass": (acl_genpass, -2),
     "getuser": (acl_getuser, 3),
     "help": (acl_help, 2),

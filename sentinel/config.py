@@ -171,7 +171,7 @@ def sentinel_lines(sentinel: Sentinel) -> list[str]:
     if sentinel.announce_hostnames:
         lines.append("sentinel announce-hostnames yes")
     for master in sentinel.masters.values():
-        lines += _master_lines(master)
+        lines += _master_lines(master, sentinel.announce_hostnames)
     lines.append(f"sentinel current-epoch {sentinel.current_epoch}")
     if sentinel.announce_ip:
         lines.append(f"sentinel announce-ip {quote_arg(sentinel.announce_ip)}")
@@ -184,9 +184,9 @@ def sentinel_lines(sentinel: Sentinel) -> list[str]:
     return lines
 
 
-def _master_lines(master: Master) -> list[str]:
+def _master_lines(master: Master, hostnames: bool) -> list[str]:
     name = master.name
-    ip, port = master.current_address()
+    ip, port = master.current_address(hostnames)
     lines = [f"sentinel monitor {name} {ip} {port} {master.quorum}"]
     if master.down_after != DEFAULTS.default_down_after:
         lines.append(f"sentinel down-after-milliseconds {name} {master.down_after}")
@@ -207,45 +207,49 @@ def _master_lines(master: Master) -> list[str]:
     lines.append(f"sentinel config-epoch {name} {master.config_epoch}")
     lines.append(f"sentinel leader-epoch {name} {master.leader_epoch}")
     for replica in master.replicas.values():
-        replica_ip, replica_port = replica.ip, replica.port
+        replica_ip, replica_port = replica.announced_ip(hostnames), replica.port
         if replica.addr_matches(ip, port):  # mid-failover the promoted one is written as the old master
-            replica_ip, replica_port = master.ip, master.port
+            replica_ip, replica_port = master.announced_ip(hostnames), master.port
         lines.append(f"sentinel known-replica {name} {replica_ip} {replica_port}")
     for peer in master.sentinels.values():
         if peer.runid:
-            lines.append(f"sentinel known-sentinel {name} {peer.ip} {peer.port} {peer.runid}")
+            lines.append(f"sentinel known-sentinel {name} {peer.announced_ip(hostnames)} {peer.port} {peer.runid}")
     for old, new in master.renamed_commands.items():
         lines.append(f"sentinel rename-command {name} {old} {new}")
     return lines
 
 
-def _sentinel_key(line: str) -> str | None:
+def _rewrite_key(line: str) -> str | None:
+    """What a rewritten line replaces: ``sentinel <option>`` lines by their first two words, and
+    ``user`` lines as one group; every other line is left as it is."""
     stripped = line.strip()
     if not stripped or stripped.startswith("#"):
         return None
     words = stripped.split(None, 2)
+    if words[0].lower() == "user":
+        return "user"
     if words[0].lower() != "sentinel" or len(words) < 2:
         return None
     return f"sentinel {words[1].lower()}"
 
 
 def rewritten_text(old_text: str, new_lines: list[str]) -> str:
-    """Replace ``sentinel`` lines in place by key (first two words); append the rest after the marker."""
+    """Replace ``sentinel`` and ``user`` lines in place by key; append the rest after the marker."""
     pending: dict[str, list[str]] = {}
     for line in new_lines:
-        key = _sentinel_key(line)
+        key = _rewrite_key(line)
         assert key is not None
         pending.setdefault(key, []).append(line)
     out: list[str] = []
     for line in old_text.splitlines():
-        key = _sentinel_key(line)
+        key = _rewrite_key(line)
         if key is None:
             out.append(line)
         elif pending.get(key):
             out.append(pending[key].pop(0))
     appended = []
     for line in new_lines:  # what found no old line to replace, in generation order
-        remaining = pending[_sentinel_key(line) or ""]
+        remaining = pending[_rewrite_key(line) or ""]
         if remaining and remaining[0] == line:
             appended.append(remaining.pop(0))
     if appended:
@@ -255,10 +259,12 @@ def rewritten_text(old_text: str, new_lines: list[str]) -> str:
     return "".join(line + "\n" for line in out)
 
 
-def rewrite_file(sentinel: Sentinel, path: Path) -> bool:
-    """Write the new config atomically (temp file, fsync, rename, fsync the directory)."""
+def rewrite_file(sentinel: Sentinel, path: Path, user_lines: list[str]) -> bool:
+    """Write the new config atomically (temp file, fsync, rename, fsync the directory).
+
+    ``user_lines`` are the sentinel's ACL users, written first as Redis does."""
     try:
-        new_text = rewritten_text(path.read_text(), sentinel_lines(sentinel))
+        new_text = rewritten_text(path.read_text(), user_lines + sentinel_lines(sentinel))
         temp = path.with_name(f".{path.name}.rewrite-{os.getpid()}")
         with open(temp, "w") as handle:
             handle.write(new_text)

@@ -78,7 +78,7 @@ def ask_master_state(sentinel: Sentinel, master: Master, force: bool) -> None:
         peer.link.cc.send(
             master.command_name("SENTINEL"),
             "is-master-down-by-addr",
-            master.ip,
+            sentinel.shown(master),
             str(master.port),
             str(sentinel.current_epoch),
             runid,

@@ -149,7 +149,7 @@ def _reconf_slaves(sentinel: Sentinel, master: Master) -> None:
             continue
         if replica.reconf_sent or replica.reconf_inprog or replica.link.disconnected:
             continue
-        if sentinel.send_slaveof(replica, (promoted.ip, promoted.port)):
+        if sentinel.send_slaveof(replica, (sentinel.shown(promoted), promoted.port)):
             replica.reconf_sent = True
             replica.slave_reconf_sent_time = now
             sentinel.event("notice", "+slave-reconf-sent", replica)
@@ -173,7 +173,7 @@ def _detect_end(sentinel: Sentinel, master: Master, promoted: Instance) -> None:
         for replica in master.replicas.values():
             if replica.promoted or replica.reconf_done or replica.reconf_sent or replica.link.disconnected:
                 continue
-            if sentinel.send_slaveof(replica, (promoted.ip, promoted.port)):
+            if sentinel.send_slaveof(replica, (sentinel.shown(promoted), promoted.port)):
                 sentinel.event("notice", "+slave-reconf-sent-be", replica)
                 replica.reconf_sent = True
 
@@ -231,7 +231,7 @@ def act_on_replica_info(sentinel: Sentinel, replica: Instance, role: str) -> Non
             and master_looks_sane(sentinel, master)
             and no_down_for(sentinel, replica, wait)
             and now - replica.role_reported_time > wait
-            and sentinel.send_slaveof(replica, (master.ip, master.port))
+            and sentinel.send_slaveof(replica, (sentinel.shown(master), master.port))
         ):
             sentinel.event("notice", "+convert-to-slave", replica)
         return
@@ -244,7 +244,7 @@ def act_on_replica_info(sentinel: Sentinel, replica: Instance, role: str) -> Non
             and master_looks_sane(sentinel, master)
             and no_down_for(sentinel, replica, wait)
             and now - replica.slave_conf_change_time > wait
-            and sentinel.send_slaveof(replica, (master.ip, master.port))
+            and sentinel.send_slaveof(replica, (sentinel.shown(master), master.port))
         ):
             sentinel.event("notice", "+fix-slave-config", replica)
     promoted = master.promoted_replica
@@ -281,7 +281,9 @@ def _promotion_confirmed(sentinel: Sentinel, master: Master, replica: Instance) 
         sentinel.log.warning("Simulated crash after promotion (SENTINEL SIMULATE-FAILURE)")
         sentinel.exit(99)
     sentinel.event("warning", "+failover-state-reconf-slaves", master)
-    sentinel.client_reconfig(master, "leader", (master.ip, master.port), (replica.ip, replica.port))
+    sentinel.client_reconfig(
+        master, "leader", (sentinel.shown(master), master.port), (sentinel.shown(replica), replica.port)
+    )
     sentinel.force_hello(master)
     for peer in master.sentinels.values():  # tell the other sentinels now: clients ask them too
         sentinel.send_hello(peer)
@@ -305,8 +307,6 @@ def no_down_for(sentinel: Sentinel, instance: Instance, ms: int) -> bool:
 def switch_to_promoted(sentinel: Sentinel, master: Master) -> None:
     promoted = master.promoted_replica
     assert promoted is not None
-    old_ip, old_port = master.ip, master.port
-    sentinel.event(
-        "warning", "+switch-master", None, f"{master.name} {old_ip} {old_port} {promoted.ip} {promoted.port}"
-    )
-    sentinel.reset_master_and_change_address(master, promoted.ip, promoted.port)
+    old_ip, old_port, new_ip = sentinel.shown(master), master.port, sentinel.shown(promoted)
+    sentinel.event("warning", "+switch-master", None, f"{master.name} {old_ip} {old_port} {new_ip} {promoted.port}")
+    sentinel.reset_master_and_change_address(master, promoted.hostname or promoted.ip, promoted.port)

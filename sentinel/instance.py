@@ -78,9 +78,10 @@ class InstanceLink:
 class Instance:
     kind: str  # master | slave | sentinel
     name: str
-    ip: str
+    ip: str  # resolved: what we connect to and compare
     port: int
     master: Master | None = None
+    hostname: str = ""  # the name it was given by, with resolve-hostnames; "" for an IP
     runid: str = ""
     link: InstanceLink = field(default_factory=InstanceLink)
     down_after: int = 30_000
@@ -119,11 +120,15 @@ class Instance:
     last_ask_time: int = 0
     last_pub_time: int = 0  # our last successful hello to this instance
 
-    def describe(self) -> str:
+    def announced_ip(self, hostnames: bool) -> str:
+        """The address shown to clients and peers: the hostname with announce-hostnames."""
+        return self.hostname if hostnames and self.hostname else self.ip
+
+    def describe(self, hostnames: bool = False) -> str:
         """Redis's event text: ``<type> <name> <ip> <port>[ @ <master> <ip> <port>]``."""
-        text = f"{self.kind} {self.name} {self.ip} {self.port}"
+        text = f"{self.kind} {self.name} {self.announced_ip(hostnames)} {self.port}"
         if self.master is not None:
-            text += f" @ {self.master.name} {self.master.ip} {self.master.port}"
+            text += f" @ {self.master.name} {self.master.announced_ip(hostnames)} {self.master.port}"
         return text
 
     def flags(self) -> list[str]:
@@ -148,8 +153,12 @@ class Instance:
             flags.append("script_kill_sent")
         return flags
 
-    def addr_matches(self, ip: str, port: int) -> bool:
-        return self.port == port and self.ip.lower() == ip.lower()
+    def addr_matches(self, host: str, port: int) -> bool:
+        """Same port and the same IP or hostname (a replica may report its master either way)."""
+        host = host.lower()
+        return self.port == port and (
+            self.ip.lower() == host or (bool(self.hostname) and self.hostname.lower() == host)
+        )
 
 
 @dataclass(eq=False)
@@ -185,14 +194,14 @@ class Master(Instance):
         """The name Sentinel sends for a command (``sentinel rename-command``)."""
         return self.renamed_commands.get(name.lower(), name)
 
-    def current_address(self) -> tuple[str, int]:
+    def current_address(self, hostnames: bool = False) -> tuple[str, int]:
         """The promoted replica's address once the failover reached reconf_slaves."""
         promoted = self.promoted_replica
         if promoted is not None and FAILOVER_STATES.index(self.failover_state) >= FAILOVER_STATES.index(
             "reconf_slaves"
         ):
-            return promoted.ip, promoted.port
-        return self.ip, self.port
+            return promoted.announced_ip(hostnames), promoted.port
+        return self.announced_ip(hostnames), self.port
 
 
 def replica_key(ip: str, port: int) -> str:

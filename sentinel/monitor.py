@@ -11,6 +11,7 @@ import ipaddress
 import os
 import random
 import secrets
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -59,7 +60,6 @@ class Sentinel:
         self.sentinel_pass = ""
         self.requirepass = ""
         self.simulate_failure = 0
-        self.users: dict[str, list[str]] = {}  # ACL SETUSER on the sentinel itself
         self.scripts = ScriptRunner(self)
         self.publish: Callable[[str, str], Any] = lambda channel, message: None
         self.save_config: Callable[[], bool] = lambda: True
@@ -68,7 +68,7 @@ class Sentinel:
     # -- events and config --------------------------------------------------------------------
     def event(self, level: str, kind: str, instance: Instance | None, text: str = "") -> None:
         """Log an event, publish it on the channel of its name and run the notification script."""
-        message = instance.describe() if instance is not None else ""
+        message = instance.describe(self.announce_hostnames) if instance is not None else ""
         if text:
             message = f"{message} {text}" if message else text
         log = {"warning": self.log.warning, "notice": self.log.info, "verbose": self.log.debug}.get(
@@ -95,13 +95,40 @@ class Sentinel:
         self.log.info(f"Sentinel ID is {self.myid}")
 
     # -- instances ----------------------------------------------------------------------------
-    def create_master(self, name: str, ip: str, port: int, quorum: int) -> Master:
+    def resolve(self, host: str) -> tuple[str, str] | None:
+        """(ip, hostname) for an instance address: an IP as it is; a hostname only with
+        resolve-hostnames, resolved once, now, as Redis does.  None when it is neither."""
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            pass
+        else:
+            return host, ""
+        if not self.resolve_hostnames:
+            return None
+        try:
+            found = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            return None
+        return (str(found[0][4][0]), host) if found else None
+
+    def valid_address(self, host: str) -> bool:
+        return self.resolve(host) is not None
+
+    def shown(self, instance: Instance) -> str:
+        """An instance's address as clients and peers see it (announce-hostnames)."""
+        return instance.announced_ip(self.announce_hostnames)
+
+    def create_master(self, name: str, host: str, port: int, quorum: int) -> Master:
+        """The caller checked the address with valid_address()."""
         now = self.clock()
+        ip, hostname = self.resolve(host) or (host, "")
         master = Master(
             "master",
             name,
             ip,
             port,
+            hostname=hostname,
             quorum=quorum,
             down_after=self.timing.default_down_after,
             failover_timeout=self.timing.default_failover_timeout,
@@ -110,17 +137,25 @@ class Sentinel:
         self.masters[name] = master
         return master
 
-    def add_replica(self, master: Master, ip: str, port: int) -> Instance | None:
-        key = replica_key(ip, port)
-        if key in master.replicas:
+    def add_replica(self, master: Master, host: str, port: int) -> Instance | None:
+        """None when known already or when the address is not usable (see resolve())."""
+        key = replica_key(host, port)
+        if key in master.replicas:  # checked first: INFO lists known replicas every period
             return None
-        replica = Instance("slave", key, ip, port, master=master, down_after=master.down_after)
+        address = self.resolve(host)
+        if address is None:
+            return None
+        ip, hostname = address
+        replica = Instance("slave", key, ip, port, master=master, hostname=hostname, down_after=master.down_after)
         self._fresh_link(replica, self.clock())
         master.replicas[key] = replica
         return replica
 
-    def add_sentinel(self, master: Master, ip: str, port: int, runid: str) -> Instance:
-        peer = Instance("sentinel", runid, ip, port, master=master, runid=runid, down_after=master.down_after)
+    def add_sentinel(self, master: Master, host: str, port: int, runid: str) -> Instance:
+        ip, hostname = self.resolve(host) or (host, "")
+        peer = Instance(
+            "sentinel", runid, ip, port, master=master, hostname=hostname, runid=runid, down_after=master.down_after
+        )
         shared = self._link_of_peer(runid, ip, port)
         if shared is not None:
             shared.refcount += 1
@@ -179,13 +214,14 @@ class Sentinel:
         if announce:
             self.event("warning", "+reset-master", master)
 
-    def reset_master_and_change_address(self, master: Master, ip: str, port: int) -> None:
+    def reset_master_and_change_address(self, master: Master, host: str, port: int) -> None:
         """+switch-master: the promoted replica becomes the master; the rest, old master included, replicas."""
-        addresses = [(r.ip, r.port) for r in master.replicas.values() if not r.addr_matches(ip, port)]
-        if not master.addr_matches(ip, port):
-            addresses.append((master.ip, master.port))
+        ip, hostname = self.resolve(host) or (host, "")
+        addresses = [(r.hostname or r.ip, r.port) for r in master.replicas.values() if not r.addr_matches(host, port)]
+        if not master.addr_matches(host, port):
+            addresses.append((master.hostname or master.ip, master.port))
         self.reset_master(master, reset_sentinels=False, announce=False)
-        master.ip, master.port = ip, port
+        master.ip, master.port, master.hostname = ip, port, hostname
         master.s_down_since = master.o_down_since = 0
         for replica_ip, replica_port in addresses:
             replica = self.add_replica(master, replica_ip, replica_port)
@@ -198,13 +234,6 @@ class Sentinel:
             if master.addr_matches(ip, port):
                 return master
         return None
-
-    def valid_address(self, host: str) -> bool:
-        try:
-            ipaddress.ip_address(host)
-        except ValueError:
-            return self.resolve_hostnames
-        return True
 
     # -- links --------------------------------------------------------------------------------
     def _auth_args(self, instance: Instance) -> list[str]:
@@ -358,7 +387,7 @@ class Sentinel:
         announce_ip = self.announce_ip or cc.local_ip
         if not announce_ip:
             return False  # still connecting: the local address is not known yet
-        ip, port = master.current_address()
+        ip, port = master.current_address(self.announce_hostnames)
         payload = (
             f"{announce_ip},{self.announce_port or self.port},{self.myid},{self.current_epoch},"
             f"{master.name},{ip},{port},{master.config_epoch}"
@@ -408,8 +437,8 @@ class Sentinel:
             self.event("warning", "+new-epoch", None, str(epoch))
         if master.config_epoch < config_epoch:
             master.config_epoch = config_epoch
-            if not master.addr_matches(master_ip, master_port):
-                old_ip, old_port = master.ip, master.port
+            if not master.addr_matches(master_ip, master_port) and self.valid_address(master_ip):
+                old_ip, old_port = self.shown(master), master.port
                 self.event("warning", "+config-update-from", peer)
                 self.event(
                     "warning",
@@ -521,9 +550,9 @@ class Sentinel:
                 return
             ip, port_text = parts[0], parts[1]
         port = _int(port_text)
-        if not ip or port <= 0 or not self.valid_address(ip):
+        if not ip or port <= 0:
             return
-        replica = self.add_replica(master, ip, port)
+        replica = self.add_replica(master, ip, port)  # None: known already, or not a usable address
         if replica is not None:
             self.event("notice", "+slave", replica)
             self.flush_config()

@@ -55,6 +55,8 @@ class Topology:
         node_flags: tuple[str, ...] = (),
         node_password: str | None = None,
         sentinel_password: str | None = None,
+        sentinel_lines: tuple[str, ...] = (),
+        master_host: str = "127.0.0.1",
     ) -> None:
         self.tmp = tmp
         self.sentinel_kinds = sentinels
@@ -63,8 +65,11 @@ class Topology:
         if node_password:
             node_flags += ("--requirepass", node_password, "--masterauth", node_password)
         self.node_flags = ("--repl-diskless-sync-delay", "0", *node_flags)
+        # Options that are not about one master come first: redis-sentinel reads lines in order.
+        global_lines = [line for line in sentinel_lines if MASTER not in line.split()]
         self.monitor_lines = [
-            f"sentinel monitor {MASTER} 127.0.0.1 {{port}} {quorum}",
+            *global_lines,
+            f"sentinel monitor {MASTER} {master_host} {{port}} {quorum}",
             f"sentinel down-after-milliseconds {MASTER} {down_after}",
             f"sentinel failover-timeout {MASTER} {failover_timeout}",
         ]
@@ -72,6 +77,7 @@ class Topology:
             self.monitor_lines.append(f"sentinel auth-pass {MASTER} {node_password}")
         if sentinel_password:
             self.monitor_lines.append(f"requirepass {sentinel_password}")
+        self.monitor_lines += [line for line in sentinel_lines if line not in global_lines]
         self.nodes: list[ServerProcess] = []
         self.sentinels: list[ServerProcess] = []
 
@@ -98,12 +104,13 @@ class Topology:
         self.nodes.append(node)
         return node
 
-    def restart_node(self, node: ServerProcess) -> ServerProcess:
+    def restart_node(self, node: ServerProcess, *flags: str) -> ServerProcess:
         """Start a stopped node again on its port (as a primary, as after a crash without config)."""
         argv = list(node.proc.args)  # type: ignore[arg-type]
         if "--replicaof" in argv:
             i = argv.index("--replicaof")
             del argv[i : i + 3]
+        argv += flags
         again = ServerProcess(argv, node.port, node.workdir, node.workdir / f"restart-{node.port}.log").wait_ready()
         self.nodes.append(again)
         return again
@@ -162,20 +169,27 @@ class Topology:
     def sentinel_addresses(self) -> list[tuple[str, int]]:
         return [("127.0.0.1", s.port) for s in self.sentinels]
 
+    def writer(self, protocol: int = 2) -> SentinelWriter:
+        return SentinelWriter(self.sentinel_addresses(), self.node_password, self.sentinel_password, protocol)
+
 
 class SentinelWriter(threading.Thread):
     """Writes numbered keys through redis-py's Sentinel client; records what was acknowledged."""
 
-    def __init__(self, topology: Topology, protocol: int = 2, pause: float = 0.005) -> None:
+    def __init__(
+        self,
+        sentinels: list[tuple[str, int]],
+        node_password: str | None = None,
+        sentinel_password: str | None = None,
+        protocol: int = 2,
+        pause: float = 0.005,
+    ) -> None:
         super().__init__(daemon=True)
         # The loop below retries every few ms; redis-py's own backoff (seconds) would hide the failover.
         kwargs = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5, "protocol": protocol}
-        sentinel_kwargs = {**kwargs, "password": topology.sentinel_password}
-        self.sentinel = SentinelClient(topology.sentinel_addresses(), sentinel_kwargs=sentinel_kwargs, **kwargs)
-        self.master = self.sentinel.master_for(
-            MASTER, retry=Retry(NoBackoff(), 0), password=topology.node_password, **kwargs
-        )
-        self.password = topology.node_password
+        self.sentinel = SentinelClient(sentinels, sentinel_kwargs={**kwargs, "password": sentinel_password}, **kwargs)
+        self.master = self.sentinel.master_for(MASTER, retry=Retry(NoBackoff(), 0), password=node_password, **kwargs)
+        self.password = node_password
         self.pause = pause
         self.acked: list[int] = []
         self.ack_times: list[float] = []
@@ -206,25 +220,31 @@ class SentinelWriter(threading.Thread):
     def first_ack_after(self, moment: float) -> float:
         return next(t for t in self.ack_times if t > moment)
 
-    def lost_on(self, port: int) -> list[int]:
-        client = redis.Redis(port=port, password=self.password)
+    def lost_on(self, host: str, port: int) -> list[int]:
+        client = redis.Redis(host, port, password=self.password)
         values = client.mget([f"w:{i}" for i in self.acked]) if self.acked else []
         return [i for i, value in zip(self.acked, values, strict=True) if value is None]
+
+
+def time_failover(writer: SentinelWriter, stop_primary: Callable[[], None]) -> float:
+    """Seconds from the start of stop_primary() until the running writer's first write after it."""
+    wait_for(lambda: len(writer.acked) > 20, timeout=10)
+    began = time.monotonic()
+    stop_primary()
+    gone = time.monotonic()  # acks after this come from the new primary
+    wait_for(lambda: writer.writing_after(gone), timeout=60, interval=0.01)
+    return writer.first_ack_after(gone) - began
 
 
 def drill(topology: Topology, stop_primary: Callable[[ServerProcess], None], protocol: int = 2) -> dict[str, float]:
     """Stop the primary while a writer runs; time until it writes again and what was lost."""
     old_port = topology.master_port_seen_by(topology.sentinels[0])
-    writer = SentinelWriter(topology, protocol)
+    writer = SentinelWriter(topology.sentinel_addresses(), topology.node_password, topology.sentinel_password, protocol)
     writer.start()
     try:
-        wait_for(lambda: len(writer.acked) > 20, timeout=10)
-        began = time.monotonic()
-        stop_primary(topology.node(old_port))
-        gone = time.monotonic()  # acks after this come from the new primary
-        wait_for(lambda: writer.writing_after(gone), timeout=60, interval=0.01)
-        resumed = writer.first_ack_after(gone) - began
+        resumed = time_failover(writer, lambda: stop_primary(topology.node(old_port)))
         new_port = wait_for(lambda: topology.all_agree_on_new_master(old_port), timeout=30)
     finally:
         writer.stop()
-    return {"seconds": resumed, "lost": len(writer.lost_on(int(new_port))), "old": old_port, "new": int(new_port)}
+    lost = writer.lost_on("127.0.0.1", int(new_port))
+    return {"seconds": resumed, "lost": len(lost), "old": old_port, "new": int(new_port)}
