@@ -210,7 +210,9 @@ class Sentinel:
         master.slave_master_host = ""
         master.master_has_data = False
         self._fresh_link(master, self.clock())
-        master.link.last_ping_time = 0
+        # Beyond Redis: the reconnect backoff was for the old address. Kept, it delays the first
+        # PONG of a new master by up to a second, and with a short down-after that is a new SDOWN.
+        master.link.last_ping_time = master.link.last_reconn_time = 0
         if announce:
             self.event("warning", "+reset-master", master)
 

@@ -53,6 +53,29 @@ def test_kill_minus_nine_failover(topology: Topology) -> None:
     assert len(topology.epochs()) == 1
 
 
+def test_new_master_is_linked_at_once_after_a_switch(topology: Topology) -> None:
+    """The switch comes right after a reconnect attempt to the dead master. Were the link to the new
+    master to wait out that attempt's backoff (1 s), down-after (1 s) could expire before its first
+    PONG, and a second failover would follow the first."""
+    clients = [topology.sentinel_client(s) for s in topology.sentinels]
+    old_port = topology.master_port_seen_by(topology.sentinels[0])
+    kill9(topology.node(old_port))
+    switched: dict[int, float] = {}
+    linked: dict[int, float] = {}
+    deadline = time.monotonic() + 30
+    while len(linked) < len(clients) and time.monotonic() < deadline:
+        for i, client in enumerate(clients):
+            state = client.sentinel_master(MASTER)
+            now = time.monotonic()
+            if int(state["port"]) != old_port:
+                switched.setdefault(i, now)
+                if "disconnected" not in state["flags"]:
+                    linked.setdefault(i, now)
+    assert len(linked) == len(clients)
+    assert max(linked[i] - switched[i] for i in linked) < 0.5
+    assert len(topology.epochs()) == 1
+
+
 def test_sigstop_failover_then_resumed_primary_is_demoted(topology: Topology) -> None:
     old_port = topology.master_port_seen_by(topology.sentinels[0])
     node = topology.node(old_port)
