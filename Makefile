@@ -1,4 +1,4 @@
-.PHONY: setup run test lint bench
+.PHONY: setup run test lint bench compose-up drill
 
 setup:
 	./scripts/setup.sh
@@ -14,3 +14,9 @@ lint:
 
 bench:
 	python3 bench/server_cpu.py
+
+compose-up:
+	./scripts/compose.sh up --build -d
+
+drill:
+	python3 compose/drill.py
