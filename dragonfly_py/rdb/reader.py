@@ -41,6 +41,7 @@ _U64 = struct.Struct("<Q")
 _U64_BE = struct.Struct(">Q")
 _ID = struct.Struct(">QQ")
 _UNKNOWN_ENTRIES_READ = 2**64 - 1
+_INT_ENCODING_WIDTHS = {0xC0: 1, 0xC1: 2, 0xC2: 4}  # RDB strings stored as 8/16/32-bit integers
 
 
 class RdbError(Exception):
@@ -198,7 +199,7 @@ class RdbReader:
 
     # -- the file ----------------------------------------------------------------------------
     def load(self) -> Snapshot:
-        with gc_paused():
+        with gc_paused(freeze=True):
             return self._load()
 
     def _load(self) -> Snapshot:
@@ -217,7 +218,7 @@ class RdbReader:
         fast = not self.key_delay
         while True:
             if fast and expire_at == -1 and data is not None:
-                self._load_short_strings(snapshot, data)
+                self._load_plain_records(snapshot, data)
             at = self._base + self._pos
             kind = self._byte()
             if kind < OP_FUNCTION2:
@@ -269,23 +270,54 @@ class RdbReader:
         snapshot.dbs = {index: dbs for index, dbs in snapshot.dbs.items() if dbs[0]}
         return snapshot
 
-    def _load_short_strings(self, snapshot: Snapshot, data: dict[bytes, Any]) -> None:
-        """The commonest records, consumed in a tight loop: a string key of under 64 bytes without
-        expiry holding a raw string of under 64 bytes (type 0).  Stops at anything else."""
+    def _load_plain_records(self, snapshot: Snapshot, data: dict[bytes, Any]) -> None:
+        """The commonest records in a tight loop, without the general path's chain of calls: a key
+        under 64 bytes, no expiry, holding a raw string under 64 bytes or a small hash, set, zset
+        or list in one raw listpack under 64 bytes.  Anything else, or anything odd (an empty or
+        broken listpack, a record cut by the buffer's end), is left to the general path."""
         buf, pos = self._buf, self._pos
-        end = len(buf)
+        size = len(buf)
+        before = len(data)
         loaded = 0
-        while pos + 2 < end and buf[pos] == 0 and buf[pos + 1] < 64:
-            key_end = pos + 2 + buf[pos + 1]
-            if key_end >= end or buf[key_end] >= 64 or key_end + 1 + buf[key_end] > end:
-                break
-            key = buf[pos + 2 : key_end]
-            if key in data:
-                self._pos = pos
-                raise RdbError(f"Duplicate key '{key.decode('utf-8', 'replace')}' found in RDB file", self._base + pos)
-            pos = key_end + 1 + buf[key_end]
-            data[key] = buf[key_end + 1 : pos]
-            loaded += 1
+        try:
+            while buf[pos + 1] < 64:
+                kind = buf[pos]
+                at = key_end = pos + 2 + buf[pos + 1]
+                if kind == 2:  # a set as a hashtable (7.0's small sets of strings): n short raw strings
+                    value, end = _short_strings(buf, at)
+                    if not value or end > size:
+                        break
+                elif kind:
+                    if kind not in _FROM_LISTPACK:
+                        break
+                    if kind == 18:  # quicklist 2: exactly one packed node
+                        if buf[key_end] != 1 or buf[key_end + 1] != 2:
+                            break
+                        at += 2
+                    if buf[at] >= 64:
+                        break
+                    end = at + 1 + buf[at]
+                    if end > size:
+                        break
+                    value = _FROM_LISTPACK[kind](decode_listpack_strings(buf[at + 1 : end]))
+                    if not value:
+                        break
+                else:
+                    if buf[at] >= 64:
+                        break
+                    end = at + 1 + buf[at]
+                    if end > size:
+                        break
+                    value = buf[at + 1 : end]
+                key = buf[pos + 2 : key_end]
+                data[key] = value
+                loaded += 1
+                if len(data) != before + loaded:  # not `key in data` first: one lookup per record
+                    self._pos = pos
+                    raise RdbError(f"Duplicate key '{key.decode('utf-8', 'replace')}' found in RDB file", self.offset)
+                pos = end
+        except (IndexError, ValueError):  # BlobError is a ValueError
+            pass  # past the buffer, or a value the general path reports with its offset
         self._pos = pos
         snapshot.keys_loaded += loaded
 
@@ -390,15 +422,10 @@ class RdbReader:
         return items
 
     def _read_compact_hash(self, decode: Callable[[bytes], list[Any]]) -> dict[bytes, bytes]:
-        items = self._read_pairs(decode)
-        return dict(zip(items[::2], items[1::2], strict=True))
+        return _hash_from_pairs(self._read_pairs(decode))
 
     def _read_compact_zset(self, decode: Callable[[bytes], list[Any]]) -> ZSet:
-        items = self._read_pairs(decode)
-        zset = ZSet()
-        for member, score in zip(items[::2], items[1::2], strict=True):
-            zset.add(member, float(score))
-        return zset
+        return _zset_from_pairs(self._read_pairs(decode))
 
     def _read_quicklist(self, version: int) -> deque[bytes]:
         out: deque[bytes] = deque()
@@ -498,6 +525,47 @@ def _parse_stream_node(master: tuple[int, int], items: list[Any], entries: Any) 
     if pos != len(items):
         raise ValueError("trailing elements in the node")
 
+
+def _short_strings(buf: bytes, at: int) -> tuple[set[bytes] | None, int]:
+    """A count under 64 then that many strings, raw under 64 bytes or integer-encoded, as a set,
+    and where it ends; (None, at) for another shape (IndexError when it runs past buf)."""
+    count = buf[at]
+    if count >= 64:
+        return None, at
+    members = set()
+    pos = at + 1
+    for _ in range(count):
+        size = buf[pos]
+        if size < 64:
+            members.add(buf[pos + 1 : pos + 1 + size])
+            pos += 1 + size
+            continue
+        width = _INT_ENCODING_WIDTHS.get(size)
+        if width is None:
+            return None, at
+        members.add(b"%d" % int.from_bytes(buf[pos + 1 : pos + 1 + width], "little", signed=True))
+        pos += 1 + width
+    return (members if len(members) == count else None), pos
+
+
+def _zset_from_pairs(items: list[bytes]) -> ZSet:
+    zset = ZSet()
+    for member, score in zip(items[::2], items[1::2], strict=True):
+        zset.add(member, float(score))
+    return zset
+
+
+def _hash_from_pairs(items: list[bytes]) -> dict[bytes, bytes]:
+    return dict(zip(items[::2], items[1::2], strict=True))
+
+
+# What _load_plain_records builds from a listpack's elements, by RDB type.
+_FROM_LISTPACK: dict[int, Callable[[list[bytes]], Any]] = {
+    16: _hash_from_pairs,
+    17: _zset_from_pairs,
+    18: deque,
+    20: set,
+}
 
 _VALUE_READERS: dict[int, Callable[[RdbReader], Any]] = {
     0: RdbReader._read_string,

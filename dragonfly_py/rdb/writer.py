@@ -6,6 +6,7 @@ large ones in the general encodings; the limits are the *-max-listpack-* config 
 
 from __future__ import annotations
 
+import itertools
 import struct
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -32,6 +33,7 @@ TYPE_STRING, TYPE_SET, TYPE_HASH, TYPE_ZSET_2 = 0, 2, 4, 5
 TYPE_SET_INTSET, TYPE_HASH_LISTPACK, TYPE_ZSET_LISTPACK, TYPE_LIST_QUICKLIST_2 = 11, 16, 17, 18
 TYPE_STREAM_LISTPACKS_2 = 19
 _QUICKLIST_NODE_BYTES = 8192  # list-max-listpack-size -2
+_SMALL_LIST = 128  # up to this many items, a list is checked for fitting one node in one step
 _STREAM_NODE_ENTRIES = 100  # stream-node-max-entries
 _UNKNOWN_ENTRIES_READ = 2**64 - 1
 _ID = struct.Struct(">QQ")
@@ -89,6 +91,8 @@ class ValueEncoder:
         raise TypeError(f"cannot serialise {cls.__name__}")
 
     def _list(self, items: deque[bytes]) -> bytes:
+        if len(items) <= _SMALL_LIST and sum(map(len, items)) + 11 * len(items) <= _QUICKLIST_NODE_BYTES:
+            return b"\x01" + self._node(list(items))  # one node: the common small list, without the loop
         nodes: list[bytes] = []
         node: list[bytes] = []
         size = 0
@@ -115,17 +119,19 @@ class ValueEncoder:
 
     def _hash(self, fields: dict[bytes, bytes]) -> tuple[int, bytes]:
         limit = self.limits.hash_value
-        if len(fields) <= self.limits.hash_entries and all(
-            len(k) <= limit and len(v) <= limit for k, v in fields.items()
+        if (
+            len(fields) <= self.limits.hash_entries
+            and max(map(len, fields), default=0) <= limit
+            and max(map(len, fields.values()), default=0) <= limit
         ):
-            flat = [x for pair in fields.items() for x in pair]
+            flat = list(itertools.chain.from_iterable(fields.items()))
             return TYPE_HASH_LISTPACK, encode_string(encode_listpack(flat), self.compress)  # type: ignore[arg-type]
         string = self.string
         return TYPE_HASH, encode_length(len(fields)) + b"".join([string(k) + string(v) for k, v in fields.items()])
 
     def _zset(self, zset: ZSet) -> tuple[int, bytes]:
         limit = self.limits.zset_value
-        if len(zset) <= self.limits.zset_entries and all(len(m) <= limit for m in zset.scores):
+        if len(zset) <= self.limits.zset_entries and max(map(len, zset.scores), default=0) <= limit:
             flat: list[bytes] = []
             for score, member in zset.order:
                 flat += (member, format_score_text(score))
@@ -245,14 +251,12 @@ class RdbWriter:
         for count, (key, value) in enumerate(data.items(), 1):
             # Short strings that cannot be integers are written as they are: inlined, the common case.
             size = len(key)
-            key_bytes = SINGLE_BYTE[size] + key if size <= 20 and key[:1] not in DIGIT_STARTS else string(key)
-            if value.__class__ is bytes:
-                size = len(value)
-                plain = size <= 20 and value[:1] not in DIGIT_STARTS
-                record = b"\x00" + key_bytes + (SINGLE_BYTE[size] + value if plain else string(value))
+            plain_key = size <= 20 and key[:1] not in DIGIT_STARTS
+            if plain_key and value.__class__ is bytes and len(value) <= 20 and value[:1] not in DIGIT_STARTS:
+                record = b"\x00%c%b%c%b" % (size, key, len(value), value)
             else:
                 kind, payload = encode(value)
-                record = SINGLE_BYTE[kind] + key_bytes + payload
+                record = SINGLE_BYTE[kind] + (SINGLE_BYTE[size] + key if plain_key else string(key)) + payload
             when = expires.get(key) if expires else None
             parts.append(record if when is None else expire_prefix + _I64.pack(when) + record)
             if not count & 1023:

@@ -206,3 +206,39 @@ def test_expired_keys_are_dropped_only_when_asked() -> None:
     assert set(load_bytes(payload).dbs[0][0]) == {b"old", b"new"}
     snapshot = load_bytes(payload, drop_expired_before=1_700_000_000_000)
     assert set(snapshot.dbs[0][0]) == {b"new"} and snapshot.keys_expired == 1
+
+
+def _raw_file(records: bytes) -> bytes:
+    return b"REDIS0010\xfe\x00" + records + b"\xff" + b"\0" * 8  # checksum 0: not checked
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        (b"\x00\x01k\x00", b"\x00\x01k\x00"),  # empty strings: one shared object in CPython
+        (b"\x00\x01k\x01v", b"\x00\x01k\x01v"),
+        (b"\x00\x01k\x01v", b"\x10\x01k" + encode_string(encode_listpack([b"f", b"v"]), False)),
+        (b"\x00\x01k\x01v", b"\x00\x01k" + encode_string(b"x" * 100, False)),  # the second by the general path
+    ],
+)
+def test_a_duplicate_key_is_refused_with_its_name_and_offset(first: bytes, second: bytes) -> None:
+    with pytest.raises(RdbError) as info:
+        load_bytes(_raw_file(first + second))
+    assert str(info.value).startswith("Duplicate key 'k' found in RDB file")
+    assert info.value.offset == 11 + len(first)
+
+
+def test_small_values_of_every_common_shape_load_as_written() -> None:
+    """The loader's fast path (short keys, small values) against what the writer produced."""
+    data: dict[bytes, Any] = {
+        b"s": b"plain",
+        b"n": b"12345",
+        b"e": b"",
+        b"set": {b"m1", b"7", b"-300", b"70000", b"2147483648"},
+        b"ints": {b"1", b"2"},
+        b"hash": {b"a": b"1", b"b": b"two"},
+        b"zset": _zset({b"a": 1.0, b"b": 2.5}),
+        b"list": deque([b"x", b"1", b"y"]),
+    }
+    loaded = load_bytes(_write({0: (data, {})})).dbs[0][0]
+    assert {k: _canonical(v) for k, v in loaded.items()} == {k: _canonical(v) for k, v in data.items()}
