@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import queue
 import time
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import hiredis
 
 from dragonfly_py.protocol.resp import encode_command
-from dragonfly_py.rdb.reader import RdbError, load_bytes
+from dragonfly_py.rdb.reader import RdbError, RdbReader, Snapshot
 from dragonfly_py.replication.backlog import Backlog
 
 if TYPE_CHECKING:
@@ -171,14 +173,14 @@ class MasterLink:
         eof_mode = header.startswith(b"$EOF:")
         self.sync_read = 0
         if eof_mode:
-            mark = header[5:]
             self.sync_total = 0
-            payload = await self._read_until_mark(reader, mark)
+            self.log.info("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF")
+            chunks = self._chunks_until_mark(reader, header[5:])
         else:
             self.sync_total = int(header[1:])
-            payload = await self._read_exactly(reader, self.sync_total)
-        self.log.info(f"MASTER <-> REPLICA sync: receiving {len(payload)} bytes from master")
-        snapshot = await asyncio.to_thread(load_bytes, payload, databases=self.config["databases"])
+            self.log.info(f"MASTER <-> REPLICA sync: receiving {self.sync_total} bytes from master")
+            chunks = self._chunks_of(reader, self.sync_total)
+        snapshot = await self._load_while_receiving(chunks)
         self.server.install_snapshot(snapshot)
         primary = self.primary
         primary.disconnect_replicas()
@@ -190,28 +192,58 @@ class MasterLink:
         if eof_mode:
             writer.write(encode_command([b"REPLCONF", b"ACK", b"%d" % primary.offset]))
 
-    async def _read_exactly(self, reader: asyncio.StreamReader, size: int) -> bytes:
-        parts, left = [], size
+    async def _load_while_receiving(self, chunks: AsyncIterator[bytes]) -> Snapshot:
+        """Decode the payload in a thread as it arrives: the primary's encoding and our decoding
+        overlap (two processes, two cores) instead of following each other."""
+        received: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+        ended = False
+
+        def read(_: int) -> bytes:
+            nonlocal ended
+            chunk = b"" if ended else received.get()
+            ended = not chunk  # b"": the transfer ended or broke; the reader reports what it lacked
+            return chunk
+
+        loader = RdbReader(read, databases=self.config["databases"])
+        loading = asyncio.ensure_future(asyncio.to_thread(loader.load))
+        try:
+            async for chunk in chunks:
+                if loading.done() and loading.exception() is not None:
+                    break  # refused early (a corrupt payload): no use reading the rest
+                received.put(chunk)  # also after a successful load: the rest (the mark) is consumed
+        finally:
+            received.put(b"")
+            if not loading.done():
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(loading)
+        return loading.result()
+
+    async def _chunks_of(self, reader: asyncio.StreamReader, size: int) -> AsyncIterator[bytes]:
+        left = size
         while left:
             chunk = await asyncio.wait_for(reader.read(min(left, 1 << 20)), self.config["repl-timeout"])
             if not chunk:
                 raise SyncError("connection closed during the full sync")
-            parts.append(chunk)
             left -= len(chunk)
-            self.sync_read += len(chunk)
-            self._keepalive()
-        return b"".join(parts)
+            self._received(chunk)
+            yield chunk
 
-    async def _read_until_mark(self, reader: asyncio.StreamReader, mark: bytes) -> bytes:
-        data = bytearray()
-        while not data.endswith(mark):
+    async def _chunks_until_mark(self, reader: asyncio.StreamReader, mark: bytes) -> AsyncIterator[bytes]:
+        tail = b""
+        while True:
             chunk = await asyncio.wait_for(reader.read(1 << 20), self.config["repl-timeout"])
             if not chunk:
                 raise SyncError("connection closed during the full sync")
-            data += chunk
-            self.sync_read += len(chunk)
-            self._keepalive()
-        return bytes(data[: -len(mark)])
+            self._received(chunk)
+            tail = (tail + chunk)[-len(mark) :]
+            if tail == mark:  # the mark follows the RDB's checksum; the loader stops before it
+                yield chunk
+                return
+            yield chunk
+
+    def _received(self, chunk: bytes) -> None:
+        self.sync_read += len(chunk)
+        self._keepalive()
 
     def _keepalive(self) -> None:
         now = time.monotonic()

@@ -4,13 +4,18 @@ ours -> real redis-server, PSYNC2 after failovers, WAIT, READONLY, min-replicas,
 from __future__ import annotations
 
 import contextlib
+import io
 import signal
+import socket
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import hiredis
 import pytest
 import redis
 
+from dragonfly_py.rdb.writer import EncodingLimits, RdbWriter
 from tests.dataset import fill, read_all
 from tests.helpers import ServerProcess, start_dragonfly, start_redis, wait_for
 
@@ -308,3 +313,80 @@ def test_backlog_freed_after_ttl_without_replicas(started: Callable[..., ServerP
     wait_for(lambda: _client(primary).info("replication")["repl_backlog_active"] == 0, timeout=10)
     assert _client(primary).info("replication")["master_replid"] != old_id
     assert "Replication backlog freed after 1 seconds without connected replicas." in primary.log()
+
+
+class BrokenPrimary(threading.Thread):
+    """A primary that answers the handshake, then sends the full sync payload it was given: the
+    only way to put a corrupt or cut RDB on a replica's wire.  Counts the replica's attempts."""
+
+    def __init__(self, payload: bytes, eof_mark: bytes | None, cut: bool = False) -> None:
+        super().__init__(daemon=True)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.payload, self.eof_mark, self.cut = payload, eof_mark, cut
+        self.attempts = 0
+
+    def run(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = self.listener.accept()
+                with conn:
+                    self._serve(conn)
+
+    def _serve(self, conn: socket.socket) -> None:
+        parser = hiredis.Reader()
+        while True:
+            data = conn.recv(4096)
+            if not data:
+                return
+            parser.feed(data)
+            while (command := parser.gets()) is not False:
+                name = command[0].upper()
+                if name == b"PING":
+                    conn.sendall(b"+PONG\r\n")
+                elif name == b"REPLCONF":
+                    conn.sendall(b"+OK\r\n")
+                elif name == b"PSYNC":
+                    self.attempts += 1
+                    conn.sendall(b"+FULLRESYNC " + b"f" * 40 + b" 0\r\n")
+                    header = b"$EOF:" + self.eof_mark if self.eof_mark else b"$%d" % len(self.payload)
+                    body = self.payload[: len(self.payload) // 2] if self.cut else self.payload
+                    conn.sendall(header + b"\r\n" + body + (self.eof_mark or b"") * (not self.cut))
+                    if self.cut:
+                        return
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _rdb_with_a_bad_type_at(position: int) -> tuple[bytes, int]:
+    out = io.BytesIO()
+    writer = RdbWriter(out, EncodingLimits())
+    writer.header([(b"redis-ver", b"7.0.15")])
+    writer.database(0, {b"k%d" % i: b"v" * (i % 50) for i in range(position)}, {})
+    writer.finish()
+    good = out.getvalue()
+    key = b"k%d" % (position // 2)
+    at = good.index(b"\x00" + bytes([len(key)]) + key)  # that record's type byte, mid-file
+    return good[:at] + b"\x16" + good[at + 1 :], at
+
+
+@pytest.mark.parametrize("framing", ["eof", "len", "cut"])
+def test_a_corrupt_or_cut_full_sync_is_refused_and_the_old_data_kept(
+    started: Callable[..., ServerProcess], framing: str
+) -> None:
+    payload, bad_at = _rdb_with_a_bad_type_at(5000)
+    primary = BrokenPrimary(payload, b"m" * 40 if framing != "len" else None, cut=framing == "cut")
+    primary.start()
+    replica = started("ours")
+    try:
+        _client(replica).set("kept", "old")
+        _client(replica).replicaof("127.0.0.1", primary.port)
+        wait_for(lambda: primary.attempts >= 2, timeout=20)  # refused, then retried
+        refused = f"Unknown RDB value type 22 at offset {bad_at}"
+        expected = "connection closed during the full sync" if framing == "cut" else refused
+        assert expected in replica.log()
+        assert _client(replica).get("kept") == b"old" and _client(replica).dbsize() == 1
+        assert _client(replica).info("replication")["master_link_status"] == "down"
+    finally:
+        primary.close()
