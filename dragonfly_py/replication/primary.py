@@ -94,10 +94,6 @@ class Primary:
     def update_feeding(self) -> None:
         self.feeding = self.backlog is not None and self.server.role == "master"
 
-    def propagate(self, client: Client, argv: Argv, reply: Any) -> None:
-        db = client.db.index
-        self.unit.extend((db, command) for command in effects(client, argv, reply))
-
     def after_call(self, client: Client, argv: Argv, reply: Any, write: bool, changed: bool) -> None:
         """End of a command (or of a served blocked one): feed its effect if it changed the dataset
         (Redis's propagate), and close the execution unit at the top level."""
@@ -105,7 +101,14 @@ class Primary:
 
         wanted = (changed and write) or argv[0].lower() in ALWAYS_PROPAGATED
         if wanted and reply is not None and reply.__class__ is not ReplyError and reply is not BLOCKED:
-            self.propagate(client, argv, reply)
+            produced = effects(client, argv, reply)
+            db = client.db.index
+            if self.depth == 1 and not self.unit and len(produced) == 1:  # one write on its own: no unit
+                self.depth = 0
+                self.feed_command(db, produced[0])
+                client.woff = self.offset
+                return
+            self.unit += [(db, command) for command in produced]
         self.depth -= 1
         if not self.depth:
             self.end_unit(client)
@@ -143,7 +146,11 @@ class Primary:
         self.offset = self.backlog.offset
         if self.replicas:
             self.out.append(data)
-            self.server.pending_flush_replication = True
+            if not self.server.pending_flush_replication:
+                self.server.pending_flush_replication = True
+                # Sent once per event-loop pass: the writes of every client served in this pass go
+                # to each replica in one send, not one send per client batch.
+                asyncio.get_running_loop().call_soon(self.flush)
 
     def flush(self) -> None:
         """Send what the batch fed to online replicas; hold it for replicas still syncing."""

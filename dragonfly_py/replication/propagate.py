@@ -41,6 +41,8 @@ def _when(client: Client, key: bytes) -> bytes:
 
 @rewrite("set")
 def _set(client: Client, argv: Argv, reply: Any) -> list[Argv]:
+    if len(argv) == 3:  # SET key value: the common case, as it is
+        return [argv]
     options = {a.lower() for a in argv[3:]}
     if options & {b"ex", b"px", b"exat", b"pxat"}:
         key = argv[1]

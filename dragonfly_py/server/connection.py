@@ -78,7 +78,7 @@ class ClientConnection(asyncio.Protocol):
             self.run(requests)
         if self.parser.error is not None:
             self._protocol_error(self.parser.error)
-        server.flush_pending()
+        server.flush_pending(replication=False)
 
     def fileno(self) -> int:
         sock = self.transport.get_extra_info("socket") if self.transport else None
@@ -127,7 +127,7 @@ class ClientConnection(asyncio.Protocol):
         requests, self.pending = self.pending, []
         if requests:
             self.run(requests)
-        self.server.flush_pending()
+        self.server.flush_pending(replication=False)
 
     def flush(self) -> None:
         """Write everything the client has queued, then enforce its output buffer limit."""

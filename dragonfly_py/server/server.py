@@ -195,8 +195,10 @@ class Server:
         if client.monitor:
             self.monitors.remove(client)
 
-    def flush_pending(self) -> None:
-        if self.pending_flush_replication:
+    def flush_pending(self, replication: bool = True) -> None:
+        """Write what clients have queued; with replication=False the replicas' share waits for the
+        flush scheduled once per event-loop pass (client batches are served in between)."""
+        if replication and self.pending_flush_replication:
             self.primary.flush()
         while self.pending_flush:
             client = self.pending_flush.pop()
