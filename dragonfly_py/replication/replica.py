@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import queue
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING
 
 import hiredis
@@ -192,7 +192,7 @@ class MasterLink:
         if eof_mode:
             writer.write(encode_command([b"REPLCONF", b"ACK", b"%d" % primary.offset]))
 
-    async def _load_while_receiving(self, chunks: AsyncIterator[bytes]) -> Snapshot:
+    async def _load_while_receiving(self, chunks: AsyncGenerator[bytes, None]) -> Snapshot:
         """Decode the payload in a thread as it arrives: the primary's encoding and our decoding
         overlap (two processes, two cores) instead of following each other."""
         received: queue.SimpleQueue[bytes] = queue.SimpleQueue()
@@ -207,10 +207,11 @@ class MasterLink:
         loader = RdbReader(read, databases=self.config["databases"])
         loading = asyncio.ensure_future(asyncio.to_thread(loader.load))
         try:
-            async for chunk in chunks:
-                if loading.done() and loading.exception() is not None:
-                    break  # refused early (a corrupt payload): no use reading the rest
-                received.put(chunk)  # also after a successful load: the rest (the mark) is consumed
+            async with contextlib.aclosing(chunks):
+                async for chunk in chunks:
+                    if loading.done() and loading.exception() is not None:
+                        break  # refused early (a corrupt payload): no use reading the rest
+                    received.put(chunk)  # also after a successful load: the rest (the mark) is consumed
         finally:
             received.put(b"")
             if not loading.done():
@@ -218,7 +219,7 @@ class MasterLink:
                     await asyncio.shield(loading)
         return loading.result()
 
-    async def _chunks_of(self, reader: asyncio.StreamReader, size: int) -> AsyncIterator[bytes]:
+    async def _chunks_of(self, reader: asyncio.StreamReader, size: int) -> AsyncGenerator[bytes, None]:
         left = size
         while left:
             chunk = await asyncio.wait_for(reader.read(min(left, 1 << 20)), self.config["repl-timeout"])
@@ -228,7 +229,7 @@ class MasterLink:
             self._received(chunk)
             yield chunk
 
-    async def _chunks_until_mark(self, reader: asyncio.StreamReader, mark: bytes) -> AsyncIterator[bytes]:
+    async def _chunks_until_mark(self, reader: asyncio.StreamReader, mark: bytes) -> AsyncGenerator[bytes, None]:
         tail = b""
         while True:
             chunk = await asyncio.wait_for(reader.read(1 << 20), self.config["repl-timeout"])
@@ -236,10 +237,9 @@ class MasterLink:
                 raise SyncError("connection closed during the full sync")
             self._received(chunk)
             tail = (tail + chunk)[-len(mark) :]
-            if tail == mark:  # the mark follows the RDB's checksum; the loader stops before it
-                yield chunk
-                return
             yield chunk
+            if tail == mark:  # the mark follows the RDB's checksum; the loader stops before it
+                return
 
     def _received(self, chunk: bytes) -> None:
         self.sync_read += len(chunk)
