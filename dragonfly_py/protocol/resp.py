@@ -79,6 +79,7 @@ QUEUED = Raw(b"+QUEUED\r\n")
 PONG = Raw(b"+PONG\r\n")
 EMPTY_ARRAY: list[Any] = []
 
+_ONLY_BYTES = {bytes}
 _INT_CACHE = [b":%d\r\n" % i for i in range(-1, 1024)]
 
 
@@ -107,6 +108,8 @@ def encode(value: Any, resp3: bool = False) -> bytes:
     if value is None:
         return b"_\r\n" if resp3 else b"$-1\r\n"
     if cls is list or cls is tuple:
+        if value and set(map(type, value)) == _ONLY_BYTES:  # an array of bulk strings: formatted in C
+            return hiredis.pack_command(tuple(value))
         return b"*%d\r\n" % len(value) + b"".join([encode(item, resp3) for item in value])
     if cls is str:
         return b"+%b\r\n" % value.encode()
