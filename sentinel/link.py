@@ -18,6 +18,8 @@ from typing import Any
 
 import hiredis
 
+from dragonfly_py.protocol.resp import encode_command
+
 ReplyCallback = Callable[[Any], None]
 CONNECT_TIMEOUT = 5.0
 
@@ -27,14 +29,6 @@ class ErrorReply(Exception):
 
     def __str__(self) -> str:
         return self.args[0] if self.args else ""
-
-
-def encode_command(args: tuple[str | bytes | int, ...]) -> bytes:
-    parts = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        data = arg if isinstance(arg, bytes) else str(arg).encode()
-        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(parts)
 
 
 class Connection(asyncio.Protocol):

@@ -26,6 +26,7 @@ Raw                bytes as they are        bytes as they are
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import hiredis
@@ -83,9 +84,9 @@ _ONLY_BYTES = {bytes}
 _INT_CACHE = [b":%d\r\n" % i for i in range(-1, 1024)]
 
 
-def encode_command(argv: list[bytes]) -> bytes:
-    """A request (or a replication stream command) as a RESP array of bulk strings: hiredis's C
-    formatter, since this runs once per propagated write."""
+def encode_command(argv: Sequence[bytes | str | int]) -> bytes:
+    """A request (or a replication stream command) as a RESP array of bulk strings, str as UTF-8
+    and int in decimal: hiredis's C formatter, since this runs once per propagated write."""
     return hiredis.pack_command(tuple(argv))
 
 

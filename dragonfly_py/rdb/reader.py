@@ -163,12 +163,9 @@ class RdbReader:
             return self._take(int.from_bytes(self._take(4), "big"))
         if b0 == 0x81:
             return self._take(_U64_BE.unpack(self._take(8))[0])
-        if b0 == 0xC0:
-            return b"%d" % int.from_bytes(self._take(1), "little", signed=True)
-        if b0 == 0xC1:
-            return b"%d" % int.from_bytes(self._take(2), "little", signed=True)
-        if b0 == 0xC2:
-            return b"%d" % int.from_bytes(self._take(4), "little", signed=True)
+        width = _INT_ENCODING_WIDTHS.get(b0)
+        if width is not None:
+            return b"%d" % int.from_bytes(self._take(width), "little", signed=True)
         if b0 == 0xC3:
             at = self.offset
             packed_len = self._length()
@@ -283,32 +280,28 @@ class RdbReader:
             while buf[pos + 1] < 64:
                 kind = buf[pos]
                 at = key_end = pos + 2 + buf[pos + 1]
-                if kind == 2:  # a set as a hashtable (7.0's small sets of strings): n short raw strings
+                if kind == 2:  # a set as a hashtable (7.0's small sets of strings): n short strings
                     value, end = _short_strings(buf, at)
                     if not value or end > size:
                         break
-                elif kind:
-                    if kind not in _FROM_LISTPACK:
-                        break
-                    if kind == 18:  # quicklist 2: exactly one packed node
-                        if buf[key_end] != 1 or buf[key_end + 1] != 2:
-                            break
-                        at += 2
-                    if buf[at] >= 64:
-                        break
-                    end = at + 1 + buf[at]
-                    if end > size:
-                        break
-                    value = _FROM_LISTPACK[kind](decode_listpack_strings(buf[at + 1 : end]))
-                    if not value:
-                        break
                 else:
-                    if buf[at] >= 64:
+                    if kind:
+                        if kind not in _FROM_LISTPACK:
+                            break
+                        if kind == 18:  # quicklist 2: exactly one packed node
+                            if buf[key_end] != 1 or buf[key_end + 1] != 2:
+                                break
+                            at += 2
+                    if buf[at] >= 64:  # the string, or the listpack, is one raw string under 64 bytes
                         break
                     end = at + 1 + buf[at]
                     if end > size:
                         break
                     value = buf[at + 1 : end]
+                    if kind:
+                        value = _FROM_LISTPACK[kind](decode_listpack_strings(value))
+                        if not value:
+                            break
                 key = buf[pos + 2 : key_end]
                 data[key] = value
                 loaded += 1

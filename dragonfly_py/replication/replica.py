@@ -222,28 +222,26 @@ class MasterLink:
     async def _chunks_of(self, reader: asyncio.StreamReader, size: int) -> AsyncGenerator[bytes, None]:
         left = size
         while left:
-            chunk = await asyncio.wait_for(reader.read(min(left, 1 << 20)), self.config["repl-timeout"])
-            if not chunk:
-                raise SyncError("connection closed during the full sync")
+            chunk = await self._next_chunk(reader, min(left, 1 << 20))
             left -= len(chunk)
-            self._received(chunk)
             yield chunk
 
     async def _chunks_until_mark(self, reader: asyncio.StreamReader, mark: bytes) -> AsyncGenerator[bytes, None]:
         tail = b""
         while True:
-            chunk = await asyncio.wait_for(reader.read(1 << 20), self.config["repl-timeout"])
-            if not chunk:
-                raise SyncError("connection closed during the full sync")
-            self._received(chunk)
+            chunk = await self._next_chunk(reader, 1 << 20)
             tail = (tail + chunk)[-len(mark) :]
             yield chunk
             if tail == mark:  # the mark follows the RDB's checksum; the loader stops before it
                 return
 
-    def _received(self, chunk: bytes) -> None:
+    async def _next_chunk(self, reader: asyncio.StreamReader, limit: int) -> bytes:
+        chunk = await asyncio.wait_for(reader.read(limit), self.config["repl-timeout"])
+        if not chunk:
+            raise SyncError("connection closed during the full sync")
         self.sync_read += len(chunk)
         self._keepalive()
+        return chunk
 
     def _keepalive(self) -> None:
         now = time.monotonic()
