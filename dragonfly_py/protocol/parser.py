@@ -22,6 +22,8 @@ UNAUTH_MAX_BULK = 16384
 # Past this much buffered data of one unfinished request, check its headers early so an
 # oversized bulk length is refused when announced, not after hundreds of MB arrived.
 EARLY_CHECK_THRESHOLD = 1024 * 1024
+# Whole requests held before the parser checks that nothing of a next one is among them.
+SETTLE_SIZE = 64 * 1024
 
 
 class ProtocolError(Exception):
@@ -43,6 +45,7 @@ class RequestParser:
         "_pure",
         "_early_checked",
         "_mid_request",
+        "_maybe_done",
         "error",
         "strict",
         "max_bulk_len",
@@ -59,6 +62,7 @@ class RequestParser:
         # hiredis consumes complete elements of an unfinished request, so has_data() alone
         # cannot tell "between requests" from "between two arguments"; this flag can.
         self._mid_request = False
+        self._maybe_done: list[bytes] | None = None  # see feed
         self.error: str | None = None
         self.strict = False  # unauthenticated client: Redis's smaller limits
         self.max_bulk_len = max_bulk_len
@@ -67,17 +71,22 @@ class RequestParser:
     @property
     def buffered(self) -> int:
         """Bytes received but not yet part of a complete request (qbuf in CLIENT LIST)."""
+        if self._maybe_done is not None:
+            self._settle()
         return len(self._pure) if self._pure is not None else self._held_size
 
     def feed(self, data: bytes) -> list[list[bytes]]:
         if self.error is not None:
             return []
-        if self._pure is not None or self.strict or (not self._mid_request and data[:1] not in b"*$"):
+        if self._pure is not None or self.strict:
             return self._feed_pure(data)
+        if data[:1] not in b"*$":  # an inline command, or the payload of a request hiredis holds
+            if self._maybe_done is not None:
+                self._settle()
+            if not self._mid_request:
+                return self._feed_pure(data)
         reader = self._reader
         reader.feed(data)
-        self._held.append(data)
-        self._held_size += len(data)
         out: list[list[bytes]] = []
         try:
             while (request := reader.gets()) is not False:
@@ -86,8 +95,34 @@ class RequestParser:
                 b"".join(request)  # TypeError for any element that is not a bulk string
                 out.append(request)
         except (hiredis.ProtocolError, TypeError):
+            self._hold(data)
             return out + self._take_over_from_hiredis(len(out))
-        if out and not reader.has_data() and self._held_ends_with(encode_command(out[-1])):
+        if out and not reader.has_data():
+            # Almost surely between requests, but a read can also end between two arguments of
+            # the next one.  Telling them apart costs an encode, so it waits until it matters.
+            self._maybe_done = out[-1]
+            self._held.append(data)  # _hold, inline: this branch runs for nearly every read
+            self._held_size += len(data)
+            self._returned_since_empty += len(out)
+            if self._held_size > SETTLE_SIZE:
+                self._settle()
+        else:
+            if self._maybe_done is not None:
+                self._settle()  # where the earlier bytes ended, before this read's
+            self._hold(data)
+            self._mid_request = True
+            self._returned_since_empty += len(out)
+            self._check_partial()
+        return out
+
+    def _hold(self, data: bytes) -> None:
+        self._held.append(data)
+        self._held_size += len(data)
+
+    def _settle(self) -> None:
+        """Decide whether the held bytes end with the last request returned (hiredis is empty)."""
+        last, self._maybe_done = self._maybe_done, None
+        if last is not None and self._held_ends_with(encode_command(last)):
             self._held.clear()
             self._held_size = 0
             self._returned_since_empty = 0
@@ -95,9 +130,6 @@ class RequestParser:
             self._mid_request = False
         else:
             self._mid_request = True
-            self._returned_since_empty += len(out)
-            self._check_partial()
-        return out
 
     def _held_ends_with(self, tail: bytes) -> bool:
         for chunk in reversed(self._held):
@@ -133,6 +165,7 @@ class RequestParser:
     def _reset_hiredis(self) -> None:
         self._reader = hiredis.Reader()
         self._mid_request = False
+        self._maybe_done = None
         self._held.clear()
         self._held_size = 0
         self._returned_since_empty = 0

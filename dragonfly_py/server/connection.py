@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from dragonfly_py.protocol.parser import RequestParser
 from dragonfly_py.protocol.resp import ReplyError, encode
-from dragonfly_py.server.client import BLOCKED, PAUSED, Client, _NoReply
+from dragonfly_py.server.client import Client
+from dragonfly_py.server.markers import BLOCKED, PAUSED, _NoReply
 from dragonfly_py.storage.keyspace import now_ms
 
 if TYPE_CHECKING:
@@ -72,13 +73,15 @@ class ClientConnection(asyncio.Protocol):
         server = self.server
         server.keyspace.now = now_ms()
         requests = self.parser.feed(data)
-        if client.blocked is not None or self.pending:
-            self.pending.extend(requests)
-        elif requests:
-            self.run(requests)
+        if requests:
+            if client.blocked is not None or self.pending:
+                self.pending.extend(requests)
+            else:
+                self.run(requests)
         if self.parser.error is not None:
             self._protocol_error(self.parser.error)
-        server.flush_pending(replication=False)
+        if server.pending_flush:
+            server.flush_pending(replication=False)
 
     def fileno(self) -> int:
         sock = self.transport.get_extra_info("socket") if self.transport else None
@@ -141,8 +144,10 @@ class ClientConnection(asyncio.Protocol):
             output.clear()
         if client.close_after_reply:
             self._close()
-        elif self.server.output_limits_active and not self.closed:
+        elif not self.closed and self.transport.get_write_buffer_size():
             self.check_output_limit()
+        else:  # everything was written: no limit can be exceeded, and a soft one starts over
+            self._soft_limit_since = None
 
     def check_output_limit(self) -> None:
         client = self.client

@@ -132,7 +132,6 @@ class Server:
         self.exit_code = 0
         self.tcp_port = config["port"]
         self._ops_samples: deque[tuple[float, int]] = deque(maxlen=16)
-        self.output_limits_active = True
         self.mode = "standalone"
         from dragonfly_py.commands.registry import COMMANDS
 

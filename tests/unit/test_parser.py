@@ -43,6 +43,40 @@ def test_split_between_arguments_stays_one_request() -> None:
     assert parse_all(b"*3\r\n$3\r\nSET\r\n", b"$1\r\na\r\n", b"$1\r\nb\r\n") == ([[b"SET", b"a", b"b"]], None)
 
 
+def test_a_read_ending_between_arguments_after_a_whole_request() -> None:
+    # The first read returns PING and leaves hiredis empty-handed between two arguments of the
+    # next request: the parser cannot tell from hiredis whether a request is under way.
+    whole, partial = encode([b"PING"]), b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n"
+    parser = RequestParser()
+    assert parser.feed(whole + partial) == [[b"PING"]]
+    assert parser.buffered >= len(partial)  # qbuf: the read that holds the unfinished request
+    assert parser.feed(b"$1\r\nv\r\n") == [[b"SET", b"k", b"v"]]
+    assert parser.buffered == 0
+
+
+def test_an_inline_command_after_whole_requests_in_separate_reads() -> None:
+    assert parse_all(encode([b"PING"]), encode([b"ECHO", b"a"]), b"PING\r\n") == (
+        [[b"PING"], [b"ECHO", b"a"], [b"PING"]],
+        None,
+    )
+
+
+def test_a_bad_element_after_a_read_that_ended_between_arguments() -> None:
+    # Not an inline command: the bytes continue the request, and Redis's error names them.
+    out, error = parse_all(encode([b"PING"]) + b"*2\r\n$3\r\nGET\r\n", b":5\r\n")
+    assert out == [[b"PING"]]
+    assert error == "Protocol error: expected '$', got ':'"
+
+
+def test_many_whole_requests_keep_no_query_buffer() -> None:
+    parser = RequestParser()
+    request = encode([b"SET", b"key", b"x" * 100])
+    for _ in range(2000):  # more than the parser holds before settling
+        assert parser.feed(request) == [[b"SET", b"key", b"x" * 100]]
+    assert len(parser._held) < 1000
+    assert parser.buffered == 0
+
+
 def test_inline_then_multibulk_split_across_reads() -> None:
     assert parse_all(b"PI", b"NG\r\n*1\r\n$4\r\nPI", b"NG\r\n") == ([[b"PING"], [b"PING"]], None)
 
