@@ -19,7 +19,8 @@ from dragonfly_py.commands.registry import COMMANDS, Command, resolve
 from dragonfly_py.commands.util import parse_int
 from dragonfly_py.protocol.resp import NULL_ARRAY, OK, Map, ReplyError
 from dragonfly_py.server import info as server_info
-from dragonfly_py.server.client import NO_REPLY, Client
+from dragonfly_py.server.client import Client
+from dragonfly_py.server.markers import NO_REPLY
 from dragonfly_py.storage.glob import glob_match
 from sentinel import election, failover
 from sentinel.config import set_down_after

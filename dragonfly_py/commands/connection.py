@@ -11,7 +11,8 @@ from dragonfly_py.acl import LogEntry
 from dragonfly_py.commands.registry import command, container, subcommand
 from dragonfly_py.commands.util import parse_int
 from dragonfly_py.protocol.resp import OK, PONG, Map, Push, Raw, ReplyError, Verbatim
-from dragonfly_py.server.client import NO_REPLY, Client
+from dragonfly_py.server.client import Client
+from dragonfly_py.server.markers import NO_REPLY
 from dragonfly_py.server.tracking import TrackingState
 
 

@@ -11,7 +11,8 @@ from dragonfly_py import errors
 from dragonfly_py.commands.registry import command
 from dragonfly_py.commands.util import normalize_range, optional_count, parse_int, parse_timeout, typed
 from dragonfly_py.protocol.resp import NULL_ARRAY, OK, ReplyError
-from dragonfly_py.server.client import BLOCKED, Client
+from dragonfly_py.server.client import Client
+from dragonfly_py.server.markers import BLOCKED
 from dragonfly_py.storage.keyspace import Database
 
 L = {"group": "list"}

@@ -7,7 +7,8 @@ from typing import Any
 from dragonfly_py import errors
 from dragonfly_py.commands.registry import command, container, subcommand
 from dragonfly_py.protocol.resp import Push
-from dragonfly_py.server.client import NO_REPLY, Client
+from dragonfly_py.server.client import Client
+from dragonfly_py.server.markers import NO_REPLY
 from dragonfly_py.storage.glob import glob_match
 
 P = {"group": "pubsub"}

@@ -9,7 +9,8 @@ from dragonfly_py.commands.registry import command
 from dragonfly_py.commands.util import parse_int
 from dragonfly_py.protocol.resp import OK, ReplyError
 from dragonfly_py.replication.primary import AttachedReplica
-from dragonfly_py.server.client import NO_REPLY, Client
+from dragonfly_py.server.client import Client
+from dragonfly_py.server.markers import NO_REPLY
 
 R = {"group": "server"}
 

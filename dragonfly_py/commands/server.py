@@ -18,7 +18,8 @@ from dragonfly_py.commands.util import parse_float, parse_int
 from dragonfly_py.config import DIRECTIVES, ConfigError, canonical_name
 from dragonfly_py.protocol.resp import OK, Map, ReplyError, SetReply, Verbatim
 from dragonfly_py.server import info
-from dragonfly_py.server.client import NO_REPLY, Client
+from dragonfly_py.server.client import Client
+from dragonfly_py.server.markers import NO_REPLY
 from dragonfly_py.storage.glob import glob_match
 
 

@@ -9,7 +9,8 @@ from dragonfly_py import errors
 from dragonfly_py.commands.registry import command, container, subcommand
 from dragonfly_py.commands.util import parse_int, typed
 from dragonfly_py.protocol.resp import NULL_ARRAY, OK, Map, ReplyError
-from dragonfly_py.server.client import BLOCKED, Client
+from dragonfly_py.server.client import Client
+from dragonfly_py.server.markers import BLOCKED
 from dragonfly_py.storage.keyspace import Database
 from dragonfly_py.storage.stream import (
     MAX_ID,

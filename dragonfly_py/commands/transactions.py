@@ -7,7 +7,8 @@ from typing import Any
 from dragonfly_py import errors
 from dragonfly_py.commands.registry import command
 from dragonfly_py.protocol.resp import NULL_ARRAY, OK, ReplyError
-from dragonfly_py.server.client import BLOCKED, NO_REPLY, Client
+from dragonfly_py.server.client import Client
+from dragonfly_py.server.markers import BLOCKED, NO_REPLY
 
 T = {"group": "transactions"}
 

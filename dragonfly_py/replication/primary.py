@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from dragonfly_py.protocol.resp import ReplyError, encode_command
 from dragonfly_py.replication.backlog import Backlog
-from dragonfly_py.replication.propagate import ALWAYS_PROPAGATED, effects
+from dragonfly_py.replication.propagate import ALWAYS_PROPAGATED, REWRITES
+from dragonfly_py.server.markers import BLOCKED
 
 if TYPE_CHECKING:
     from dragonfly_py.server.client import Client
@@ -97,11 +98,11 @@ class Primary:
     def after_call(self, client: Client, argv: Argv, reply: Any, write: bool, changed: bool) -> None:
         """End of a command (or of a served blocked one): feed its effect if it changed the dataset
         (Redis's propagate), and close the execution unit at the top level."""
-        from dragonfly_py.server.client import BLOCKED
-
-        wanted = (changed and write) or argv[0].lower() in ALWAYS_PROPAGATED
+        name = argv[0].lower()
+        wanted = (changed and write) or name in ALWAYS_PROPAGATED
         if wanted and reply is not None and reply.__class__ is not ReplyError and reply is not BLOCKED:
-            produced = effects(client, argv, reply)
+            rewrite = REWRITES.get(name)
+            produced = [argv] if rewrite is None else rewrite(client, argv, reply)
             db = client.db.index
             if self.depth == 1 and not self.unit and len(produced) == 1:  # one write on its own: no unit
                 self.depth = 0
@@ -385,8 +386,6 @@ class Primary:
         return sum(1 for r in self.replicas if r.state == "online" and r.ack_offset >= offset)
 
     def wait(self, client: Client, replicas: int, timeout_ms: int) -> Any:
-        from dragonfly_py.server.client import BLOCKED
-
         offset = client.woff
         acked = self.acked_count(offset)
         if acked >= replicas or client.in_exec:

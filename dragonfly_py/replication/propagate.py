@@ -30,11 +30,6 @@ def rewrite(*names: str) -> Callable[[Rewrite], Rewrite]:
     return register
 
 
-def effects(client: Client, argv: Argv, reply: Any) -> list[Argv]:
-    fn = REWRITES.get(argv[0].lower())
-    return [argv] if fn is None else fn(client, argv, reply)
-
-
 def _when(client: Client, key: bytes) -> bytes:
     return b"%d" % client.db.expires[key]
 

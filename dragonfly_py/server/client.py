@@ -14,22 +14,12 @@ from dragonfly_py.commands.registry import (
     resolve,
 )
 from dragonfly_py.protocol.resp import QUEUED, ReplyError, encode
+from dragonfly_py.server.markers import BLOCKED, PAUSED
 
 if TYPE_CHECKING:
     from dragonfly_py.server.server import Server
     from dragonfly_py.server.tracking import TrackingState
     from dragonfly_py.storage.keyspace import Database
-
-
-class _NoReply:
-    """A command that answers later (blocked) or never (CLIENT REPLY OFF)."""
-
-    __slots__ = ()
-
-
-NO_REPLY = _NoReply()
-BLOCKED = _NoReply()
-PAUSED = _NoReply()  # held by CLIENT PAUSE: the connection runs it again when the pause ends
 
 
 class Client:
