@@ -60,9 +60,10 @@ class RequestParser:
         self._pure: bytearray | None = None  # set while the pure parser owns the stream
         self._early_checked = False
         # hiredis consumes complete elements of an unfinished request, so has_data() alone
-        # cannot tell "between requests" from "between two arguments"; this flag can.
+        # cannot tell "between requests" from "between two arguments"; this flag can, once a
+        # pending _maybe_done (the last request returned, see feed) has been settled.
         self._mid_request = False
-        self._maybe_done: list[bytes] | None = None  # see feed
+        self._maybe_done: list[bytes] | None = None
         self.error: str | None = None
         self.strict = False  # unauthenticated client: Redis's smaller limits
         self.max_bulk_len = max_bulk_len
