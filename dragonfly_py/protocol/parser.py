@@ -91,7 +91,7 @@ class RequestParser:
         out: list[list[bytes]] = []
         try:
             while (request := reader.gets()) is not False:
-                if request.__class__ is not list:
+                if request.__class__ is not list or not request:  # not an array, or *0 (ignored)
                     raise hiredis.ProtocolError
                 b"".join(request)  # TypeError for any element that is not a bulk string
                 out.append(request)

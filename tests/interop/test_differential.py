@@ -789,6 +789,35 @@ def test_script_replies_match_redis(
     _compare(real_redis, shared_dragonfly, lines, resp3)
 
 
+# Framing Redis accepts without complaint: empty and null arrays are skipped, blank inline lines
+# too, and a bare bulk string outside an array is read as an inline command.
+RAW_FRAMINGS = [
+    b"*0\r\n",
+    b"*-1\r\n",
+    b"*0\r\n*0\r\n*1\r\n$4\r\nPING\r\n*0\r\n",
+    b"\r\n\n",
+    b"$4\r\nPING\r\n",
+    b"*2\r\n$4\r\nECHO\r\n$1\r\nx\n\n",  # Redis skips the two bytes after a bulk unread
+]
+
+
+@pytest.mark.parametrize("raw", RAW_FRAMINGS, ids=repr)
+def test_raw_framings_match_redis(raw: bytes, real_redis: ServerProcess, shared_dragonfly: ServerProcess) -> None:
+    marker = RawConnection.encode(["ECHO", "end-of-framing"])
+    replies: list[list[object]] = []
+    for server in (real_redis, shared_dragonfly):
+        conn = server.connect()
+        try:
+            conn.send_raw(raw + marker)
+            got: list[object] = []
+            while (reply := conn.read()) != b"end-of-framing":
+                got.append(_errors_as_text(reply))
+            replies.append(got)
+        finally:
+            conn.close()
+    assert replies[1] == replies[0]
+
+
 # -- generated scripts ---------------------------------------------------------------------------
 KEYS = ["k1", "k2", "k3"]
 MEMBERS = ["a", "b", "c", "1", "2", "10", ""]

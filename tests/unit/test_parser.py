@@ -27,6 +27,13 @@ def test_multibulk_requests_in_one_read() -> None:
     assert parse_all(data) == ([[b"SET", b"a", b"1"], [b"GET", b"a"]], None)
 
 
+def test_empty_and_null_arrays_are_skipped() -> None:
+    # Redis ignores *0 and *-1; hiredis returns [] and None for them.
+    data = b"*0\r\n" + encode([b"PING"]) + b"*-1\r\n*0\r\n" + encode([b"ECHO", b"x"])
+    assert parse_all(data) == ([[b"PING"], [b"ECHO", b"x"]], None)
+    assert parse_all(encode([b"PING"]), b"*0\r\n", encode([b"PING"])) == ([[b"PING"], [b"PING"]], None)
+
+
 def test_inline_commands_and_empty_lines() -> None:
     assert parse_all(b'PING\r\n\r\nSET k "a b"\n') == ([[b"PING"], [b"SET", b"k", b"a b"]], None)
 
