@@ -229,11 +229,11 @@ def test_hostnames_resolved_and_announced_as_real_sentinel(topology: Topology) -
     assert f"sentinel monitor {MASTER} localhost {port} 2" in ours.conf.read_text()  # type: ignore[attr-defined]
     result = drill(topology, topology.shutdown)
     assert result["lost"] == 0 and len(topology.epochs()) == 1
-    assert f"+sdown master {MASTER} localhost {port}" in ours.log()
-    assert (
-        f"+switch-master {MASTER} localhost {port} 127.0.0.1 {result['new']}"
-        in ours.log() + topology.sentinels[1].log()
-    )
+    # ODOWN needs two of the three to see the master down, so at least one of ours did; the other
+    # may learn of the new master from the leader's hello before its own down-after expires.
+    ours_logs = ours.log() + topology.sentinels[1].log()
+    assert f"+sdown master {MASTER} localhost {port}" in ours_logs
+    assert f"+switch-master {MASTER} localhost {port} 127.0.0.1 {result['new']}" in ours_logs
 
 
 @pytest.mark.parametrize("topology", [{"nodes": "dragonfly"}], indirect=True)
