@@ -82,6 +82,8 @@ EMPTY_ARRAY: list[Any] = []
 
 _ONLY_BYTES = {bytes}
 _INT_CACHE = [b":%d\r\n" % i for i in range(-1, 1024)]
+# "$<len>\r\n" for short bulk strings: two concatenations cost half of one %-format.
+BULK_HEADERS = [b"$%d\r\n" % i for i in range(1024)]
 
 
 def encode_command(argv: Sequence[bytes | str | int]) -> bytes:
@@ -101,7 +103,8 @@ def encode(value: Any, resp3: bool = False) -> bytes:
     """One reply in wire form."""
     cls = value.__class__
     if cls is bytes:
-        return b"$%d\r\n%b\r\n" % (len(value), value)
+        size = len(value)
+        return BULK_HEADERS[size] + value + b"\r\n" if size < 1024 else b"$%d\r\n%b\r\n" % (size, value)
     if cls is Raw:
         return value
     if cls is int:

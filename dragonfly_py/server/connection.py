@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from dragonfly_py.protocol.parser import RequestParser
-from dragonfly_py.protocol.resp import ReplyError, encode
+from dragonfly_py.protocol.resp import BULK_HEADERS, Raw, ReplyError, encode
 from dragonfly_py.server.client import Client
 from dragonfly_py.server.markers import BLOCKED, PAUSED, _NoReply
 from dragonfly_py.storage.keyspace import now_ms
@@ -97,10 +98,18 @@ class ClientConnection(asyncio.Protocol):
         assert client is not None
         execute = client.execute
         append = client.output.append
+        # Inside the batch a command's clock starts where the previous one stopped; only the
+        # cheap replies formatted inline fall between the two, a costly encode restarts it.
+        client.clock_mark = perf_counter_ns()
         for index, argv in enumerate(requests):
             reply = execute(argv)
             cls = reply.__class__
-            if cls is _NoReply:
+            # The commonest replies are formatted here, without a call into encode().
+            if cls is Raw:
+                wire = reply
+            elif cls is bytes and len(reply) < 1024:
+                wire = BULK_HEADERS[len(reply)] + reply + b"\r\n"
+            elif cls is _NoReply:
                 if reply is BLOCKED:
                     self.pending = requests[index + 1 :]
                     break
@@ -109,15 +118,19 @@ class ClientConnection(asyncio.Protocol):
                     self.server.held_by_pause.append(self)
                     break
                 continue
-            if cls is ReplyError:
-                self.server.count_error(reply)
+            else:
+                if cls is ReplyError:
+                    self.server.count_error(reply)
+                wire = encode(reply, client.resp3)
+                client.clock_mark = perf_counter_ns()
             if client.reply_mode != "on":
                 if client.reply_mode == "skip":
                     client.reply_mode = "on"
                 continue
-            append(encode(reply, client.resp3))
+            append(wire)
             if client.close_after_reply:
                 break
+        client.clock_mark = 0
         self.server.pending_flush.add(client)
         if self.parser.strict and client.authenticated:
             self.parser.strict = False
