@@ -46,6 +46,7 @@ class RequestParser:
         "_early_checked",
         "_mid_request",
         "_maybe_done",
+        "_began_clean",
         "error",
         "strict",
         "max_bulk_len",
@@ -64,6 +65,7 @@ class RequestParser:
         # pending _maybe_done (the last request returned, see feed) has been settled.
         self._mid_request = False
         self._maybe_done: list[bytes] | None = None
+        self._began_clean = False  # the last read began where a request begins (see exact_read)
         self.error: str | None = None
         self.strict = False  # unauthenticated client: Redis's smaller limits
         self.max_bulk_len = max_bulk_len
@@ -76,7 +78,15 @@ class RequestParser:
             self._settle()
         return len(self._pure) if self._pure is not None else self._held_size
 
+    def exact_read(self) -> bool:
+        """Whether the last read held exactly the requests it returned, in Redis's framing, from
+        the start of one request to the end of another: then those bytes are the requests."""
+        if self._maybe_done is not None:
+            self._settle()  # also when the read began unclear: the next one will know
+        return self._began_clean and not self._mid_request
+
     def feed(self, data: bytes) -> list[list[bytes]]:
+        self._began_clean = False
         if self.error is not None:
             return []
         if self._pure is not None or self.strict:
@@ -86,6 +96,8 @@ class RequestParser:
                 self._settle()
             if not self._mid_request:
                 return self._feed_pure(data)
+        # Nothing held of an unfinished request (once settled, nothing held at all).
+        began_clean = self._maybe_done is None and not self._mid_request
         reader = self._reader
         reader.feed(data)
         out: list[list[bytes]] = []
@@ -98,6 +110,7 @@ class RequestParser:
         except (hiredis.ProtocolError, TypeError):
             self._hold(data)
             return out + self._take_over_from_hiredis(len(out))
+        self._began_clean = began_clean
         if out and not reader.has_data():
             # Almost surely between requests, but a read can also end between two arguments of
             # the next one.  Telling them apart costs an encode, so it waits until it matters.

@@ -13,12 +13,15 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import hiredis
+
 from dragonfly_py.protocol.resp import ReplyError, encode_command
 from dragonfly_py.replication.backlog import Backlog
 from dragonfly_py.replication.propagate import ALWAYS_PROPAGATED, REWRITES
 from dragonfly_py.server.markers import BLOCKED
 
 if TYPE_CHECKING:
+    from dragonfly_py.protocol.parser import RequestParser
     from dragonfly_py.server.client import Client
     from dragonfly_py.server.server import Server
 
@@ -76,6 +79,12 @@ class Primary:
         self.unit: list[tuple[int, Argv]] = []
         self.out: list[bytes] = []
         self.records: list[int] = []  # end offset of each propagated command (lag in records)
+        # Reads fed whole (see begin_batch): end offset -> start offset, so lag in records stays
+        # exact when a replica acknowledged part of one (only ints: nothing for the GC to walk).
+        self.verbatim_reads: dict[int, int] = {}
+        # The client read being run, while its writes may still go out as the bytes it came in.
+        self.source: tuple[Client, list[Argv], bytes, RequestParser] | None = None
+        self.held: list[Argv] = []  # its writes so far, fed when the read ends (or sooner)
         self.waiting: list[WaitingClient] = []
         self.sync_full = self.sync_partial_ok = self.sync_partial_err = 0
         self.net_output = 0
@@ -95,6 +104,38 @@ class Primary:
     def update_feeding(self) -> None:
         self.feeding = self.backlog is not None and self.server.role == "master"
 
+    # -- a client's read whose writes go out as it sent them ---------------------------------
+    # Most writes propagate as the client sent them, and a pipelined read of such writes is, byte
+    # for byte, what the stream needs: then the read itself is fed, with no encode per command.
+    # Its writes are held until the read ends, and fed one by one as soon as anything else
+    # touches the stream (another effect, a command that is not a write) or the read turns out
+    # to be something else (a read command in it, a rewrite, a SELECT, a partial request).
+    def begin_batch(self, client: Client, requests: list[Argv], data: bytes, parser: RequestParser) -> None:
+        self.source = (client, requests, data, parser)
+
+    def end_batch(self) -> None:
+        source, held = self.source, self.held
+        if source is None or not held or len(held) != len(source[1]) or not source[3].exact_read():
+            self.release_held()
+            return
+        self.source, self.held = None, []
+        start = self.offset
+        self.feed_bytes(source[2])
+        if self.replicas:
+            self.records += [self.offset] * len(held)
+            self.verbatim_reads[self.offset] = start
+        source[0].woff = self.offset
+
+    def release_held(self) -> None:
+        """Feed the held writes now, each encoded: the stream is about to be read or extended."""
+        source, self.source = self.source, None
+        held, self.held = self.held, []
+        if source is None or not held:
+            return
+        for argv in held:
+            self.feed_command(self.last_db, argv)
+        source[0].woff = self.offset
+
     def after_call(self, client: Client, argv: Argv, reply: Any, write: bool, changed: bool) -> None:
         """End of a command (or of a served blocked one): feed its effect if it changed the dataset
         (Redis's propagate), and close the execution unit at the top level."""
@@ -106,7 +147,14 @@ class Primary:
             db = client.db.index
             if self.depth == 1 and not self.unit and len(produced) == 1:  # one write on its own: no unit
                 self.depth = 0
-                self.feed_command(db, produced[0])
+                command = produced[0]
+                source = self.source
+                if command is argv and source is not None and db == self.last_db:
+                    requests, held = source[1], self.held
+                    if len(held) < len(requests) and requests[len(held)] is argv:
+                        held.append(argv)  # the next request of the read, as it was sent
+                        return
+                self.feed_command(db, command)
                 client.woff = self.offset
                 return
             self.unit += [(db, command) for command in produced]
@@ -139,10 +187,13 @@ class Primary:
             self.feed_bytes(encode_command([b"SELECT", b"%d" % db]))
             self.last_db = db
         self.feed_bytes(encode_command(argv))
-        self.records.append(self.offset)
+        if self.replicas:
+            self.records.append(self.offset)
 
     def feed_bytes(self, data: bytes) -> None:
         assert self.backlog is not None
+        if self.held:
+            self.release_held()
         self.backlog.feed(data)
         self.offset = self.backlog.offset
         if self.replicas:
@@ -374,6 +425,7 @@ class Primary:
             self._sync_batch.remove(replica)
         if not self.replicas:
             self.records.clear()
+            self.verbatim_reads.clear()
             self.no_replicas_since = time.monotonic()
 
     def disconnect_replicas(self) -> None:
@@ -428,7 +480,19 @@ class Primary:
                     waiting.timer.cancel()
 
     def lag_records(self, replica: AttachedReplica) -> int:
-        return len(self.records) - bisect.bisect_right(self.records, replica.ack_offset)
+        records, acked = self.records, replica.ack_offset
+        first_unacked = bisect.bisect_right(records, acked)
+        lag = len(records) - first_unacked
+        if first_unacked < len(records):
+            end = records[first_unacked]
+            start = self.verbatim_reads.get(end)
+            if start is not None and start < acked and self.backlog and self.backlog.can_serve(start + 1):
+                # The replica acknowledged part of a read fed whole: count the requests it holds.
+                reader = hiredis.Reader()
+                reader.feed(self.backlog.read_from(start + 1)[: acked - start])
+                while reader.gets() is not False:
+                    lag -= 1
+        return lag
 
     def good_replicas(self) -> int:
         max_lag = self.config["min-replicas-max-lag"]
@@ -457,6 +521,8 @@ class Primary:
             drop = bisect.bisect_right(self.records, lowest)
             if drop > 4096:
                 del self.records[:drop]
+                for end in [end for end in self.verbatim_reads if end <= lowest]:
+                    del self.verbatim_reads[end]
 
     # -- INFO and ROLE -----------------------------------------------------------------------
     def replica_lines(self) -> list[tuple[str, object]]:

@@ -147,6 +147,8 @@ class Client:
         primary = server.primary
         feeding = primary.feeding
         if feeding:
+            if primary.held and not cmd.write:  # it may read the stream's offset: bring it up to date
+                primary.release_held()
             primary.depth += 1
             dirty = server.keyspace.dirty
         start = self.clock_mark or perf_counter_ns()

@@ -77,6 +77,11 @@ class ClientConnection(asyncio.Protocol):
         if requests:
             if client.blocked is not None or self.pending:
                 self.pending.extend(requests)
+            elif server.primary.feeding and len(requests) > 1:  # one request: nothing to gain
+                primary = server.primary
+                primary.begin_batch(client, requests, data, self.parser)
+                self.run(requests)
+                primary.end_batch()
             else:
                 self.run(requests)
         if self.parser.error is not None:

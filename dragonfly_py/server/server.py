@@ -251,6 +251,8 @@ class Server:
         primary = self.primary
         if primary.backlog is None:
             return None
+        if primary.held:  # a write in the same read as FLUSHALL's save: the offset must include it
+            primary.release_held()
         stream_db = self.master_link.current_db() if self.master_link is not None else max(primary.last_db, 0)
         return (stream_db, primary.replid, primary.offset)
 

@@ -390,3 +390,119 @@ def test_a_corrupt_or_cut_full_sync_is_refused_and_the_old_data_kept(
         assert _client(replica).info("replication")["master_link_status"] == "down"
     finally:
         primary.close()
+
+
+# -- pipelined reads fed as they were sent -------------------------------------------------------
+def _encode(*args: str) -> bytes:
+    return hiredis.pack_command(args)
+
+
+# One read each: writes only (fed whole), writes mixed with a read and a rewrite, a read whose
+# bulk strings end in "\n\n" (Redis skips those two bytes unread), and requests cut between
+# arguments across reads.
+PIPELINED_READS: list[list[bytes]] = [
+    [b"".join(_encode("SET", f"p:{i}", f"v{i}") for i in range(16)) + _encode("LPUSH", "pl", "a", "b")],
+    [_encode("SET", "m:1", "x") + _encode("GET", "m:1") + _encode("SET", "m:2", "y", "KEEPTTL") + _encode("INCR", "c")],
+    [b"*3\r\n$3\r\nSET\r\n$4\r\nnl:1\r\n$1\r\nv\n\n" + _encode("HSET", "h", "f", "v")],
+    [
+        b"*3\r\n$3\r\nSET\r\n$4\r\ncut1\r\n",
+        b"$1\r\nv\r\n" + _encode("SET", "cut2", "w") + b"*2\r\n$4\r\nINCR\r\n",
+        b"$1\r\nc\r\n",
+    ],
+]
+
+
+def _send_reads(server: ServerProcess, reads: list[bytes], replies: int) -> None:
+    conn = server.connect()
+    try:
+        for read in reads:
+            conn.send_raw(read)
+            conn.sock.settimeout(0.2)  # let each part arrive as a read of its own
+            with contextlib.suppress(TimeoutError):
+                conn.reader.feed(conn.sock.recv(1 << 16))
+            conn.sock.settimeout(10)
+        for _ in range(replies):
+            assert not isinstance(conn.read(), Exception)
+    finally:
+        conn.close()
+
+
+def test_pipelined_reads_reach_the_replica_and_count_as_redis_counts(started: Callable[..., ServerProcess]) -> None:
+    quiet = ("--repl-ping-replica-period", "3600")  # no PING in the offsets compared
+    primaries = [started("redis", *quiet), started("ours", *quiet)]
+    replicas = [started("redis"), started("redis")]
+    offsets: list[list[int]] = [[], []]
+    for primary, replica, seen in zip(primaries, replicas, offsets, strict=True):
+        _replicate(replica, primary)
+        _client(primary).set("first", "1")  # the stream's SELECT comes before the reads compared
+        for reads in PIPELINED_READS:
+            before = _client(primary).info("replication")["master_repl_offset"]
+            _send_reads(primary, reads, len(hiredis_requests(b"".join(reads))))
+            seen.append(_client(primary).info("replication")["master_repl_offset"] - before)
+        _wait_in_sync(primary, replica)
+        _same_data(primary, replica)
+    assert offsets[1] == offsets[0]
+    _same_data(primaries[0], primaries[1])
+
+
+def hiredis_requests(data: bytes) -> list[object]:
+    reader = hiredis.Reader()
+    reader.feed(data)
+    out = []
+    while (request := reader.gets()) is not False:
+        out.append(request)
+    return out
+
+
+def _attach_raw_replica(primary: ServerProcess) -> tuple[socket.socket, int]:
+    """A replica by hand: handshake, full sync read to its end; returns the link and its offset."""
+    link = socket.create_connection(("127.0.0.1", primary.port), timeout=10)
+    for request in (("REPLCONF", "listening-port", "1"), ("REPLCONF", "capa", "eof", "capa", "psync2")):
+        link.sendall(hiredis.pack_command(request))
+        assert link.recv(100) == b"+OK\r\n"
+    link.sendall(hiredis.pack_command(("PSYNC", "?", "-1")))
+    data = b""
+    while b"\r\n" not in data or not data.split(b"\r\n", 2)[1:2]:
+        data += link.recv(1 << 16)
+    header, rest = data.split(b"\r\n", 1)
+    offset = int(header.split()[2])
+    while b"\r\n" not in rest:
+        rest += link.recv(1 << 16)
+    framing, payload = rest.split(b"\r\n", 1)
+    assert framing.startswith(b"$EOF:")
+    mark = framing[5:]
+    while not payload.endswith(mark):
+        payload += link.recv(1 << 16)
+    link.sendall(hiredis.pack_command(("REPLCONF", "ACK", str(offset))))
+    return link, offset
+
+
+def test_lag_in_records_counts_each_write_of_a_pipelined_read(started: Callable[..., ServerProcess]) -> None:
+    primary = started("ours", "--repl-ping-replica-period", "3600")
+    link, offset = _attach_raw_replica(primary)
+    p = _client(primary)
+    wait_for(lambda: p.info("replication").get("slave0", {}).get("state") == "online")
+    p.set("before", "1")  # SELECT 0 and this SET
+    writes = [("SET", f"k{i}", "v" * i) for i in range(10)]
+    _send_reads(primary, [b"".join(_encode(*w) for w in writes)], len(writes))
+    end = p.info("replication")["master_repl_offset"]
+
+    stream = b""
+    while len(stream) < end - offset:
+        stream += link.recv(1 << 16)
+    assert len(stream) == end - offset
+    received = hiredis_requests(stream)
+    assert received[-10:] == [[a.encode() for a in w] for w in writes]
+    assert received[:2] == [[b"SELECT", b"0"], [b"SET", b"before", b"1"]]
+
+    def lag_after_ack(acked: int) -> int:
+        link.sendall(hiredis.pack_command(("REPLCONF", "ACK", str(acked))))
+        wait_for(lambda: p.info("replication")["slave0"]["offset"] == acked)
+        return int(p.info("replication")["slave0"]["lag_records"])
+
+    before_reads = end - sum(len(_encode(*w)) for w in writes)
+    assert lag_after_ack(before_reads) == 10
+    assert lag_after_ack(before_reads + sum(len(_encode(*w)) for w in writes[:3])) == 7
+    assert lag_after_ack(before_reads + sum(len(_encode(*w)) for w in writes[:3]) + 5) == 7
+    assert lag_after_ack(end) == 0
+    link.close()
