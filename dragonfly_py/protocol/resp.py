@@ -81,7 +81,7 @@ PONG = Raw(b"+PONG\r\n")
 EMPTY_ARRAY: list[Any] = []
 
 _ONLY_BYTES = {bytes}
-_INT_CACHE = [b":%d\r\n" % i for i in range(-1, 1024)]
+INT_REPLIES = [b":%d\r\n" % i for i in range(-1, 1024)]
 # "$<len>\r\n" for short bulk strings: two concatenations cost half of one %-format.
 BULK_HEADERS = [b"$%d\r\n" % i for i in range(1024)]
 
@@ -108,7 +108,7 @@ def encode(value: Any, resp3: bool = False) -> bytes:
     if cls is Raw:
         return value
     if cls is int:
-        return _INT_CACHE[value + 1] if -1 <= value < 1023 else b":%d\r\n" % value
+        return INT_REPLIES[value + 1] if -1 <= value < 1023 else b":%d\r\n" % value
     if value is None:
         return b"_\r\n" if resp3 else b"$-1\r\n"
     if cls is list or cls is tuple:

@@ -50,7 +50,7 @@ class AttachedReplica:
         conn = self.client.conn
         if conn is not None and not conn.closed and conn.transport is not None:
             conn.transport.write(data)
-            conn.check_output_limit()
+            conn.after_write()
 
 
 @dataclass
@@ -140,26 +140,32 @@ class Primary:
         """End of a command (or of a served blocked one): feed its effect if it changed the dataset
         (Redis's propagate), and close the execution unit at the top level."""
         name = argv[0].lower()
-        wanted = (changed and write) or name in ALWAYS_PROPAGATED
-        if wanted and reply is not None and reply.__class__ is not ReplyError and reply is not BLOCKED:
+        if (
+            ((changed and write) or name in ALWAYS_PROPAGATED)
+            and reply is not None
+            and reply.__class__ is not ReplyError
+            and reply is not BLOCKED
+        ):
             rewrite = REWRITES.get(name)
-            produced = [argv] if rewrite is None else rewrite(client, argv, reply)
+            produced = None if rewrite is None else rewrite(client, argv, reply)  # None: as sent
             db = client.db.index
-            if self.depth == 1 and not self.unit and len(produced) == 1:  # one write on its own: no unit
-                self.depth = 0
-                command = produced[0]
-                source = self.source
-                if command is argv and source is not None and db == self.last_db:
-                    requests, held = source[1], self.held
-                    if len(held) < len(requests) and requests[len(held)] is argv:
-                        held.append(argv)  # the next request of the read, as it was sent
-                        return
-                self.feed_command(db, command)
+            if self.depth == 1 and not self.unit and (produced is None or len(produced) == 1):
+                self.depth = 0  # one write on its own: no unit
+                if produced is None:
+                    source = self.source
+                    if source is not None and db == self.last_db:
+                        requests, held = source[1], self.held
+                        if len(held) < len(requests) and requests[len(held)] is argv:
+                            held.append(argv)  # the next request of the read, as it was sent
+                            return
+                    self.feed_command(db, argv)
+                else:
+                    self.feed_command(db, produced[0])
                 client.woff = self.offset
                 return
-            self.unit += [(db, command) for command in produced]
+            self.unit += [(db, command) for command in ([argv] if produced is None else produced)]
         self.depth -= 1
-        if not self.depth:
+        if not self.depth and self.unit:
             self.end_unit(client)
 
     def add_effect(self, db: int, argv: Argv) -> None:

@@ -1,7 +1,8 @@
 """What a write sends to replicas: its deterministic effect, as Redis 7.0 rewrites it (§1.6).
 
 Each rewrite gets the client (its db already holds the command's result), the argv and the reply,
-and returns the commands to propagate. Commands without a rewrite go out verbatim.
+and returns the commands to propagate, or None when the command goes out as sent (as do commands
+without a rewrite).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from dragonfly_py.server.client import Client
 
 Argv = list[bytes]
-Rewrite = Callable[["Client", Argv, Any], list[Argv]]
+Rewrite = Callable[["Client", Argv, Any], list[Argv] | None]
 REWRITES: dict[bytes, Rewrite] = {}
 ALWAYS_PROPAGATED = frozenset({b"flushall", b"flushdb", b"publish"})
 
@@ -35,9 +36,9 @@ def _when(client: Client, key: bytes) -> bytes:
 
 
 @rewrite("set")
-def _set(client: Client, argv: Argv, reply: Any) -> list[Argv]:
+def _set(client: Client, argv: Argv, reply: Any) -> list[Argv] | None:
     if len(argv) == 3:  # SET key value: the common case, as it is
-        return [argv]
+        return None
     options = {a.lower() for a in argv[3:]}
     if options & {b"ex", b"px", b"exat", b"pxat"}:
         key = argv[1]
@@ -46,7 +47,7 @@ def _set(client: Client, argv: Argv, reply: Any) -> list[Argv]:
         return [[b"SET", key, argv[2], b"PXAT", _when(client, key)]]
     if b"get" in options:
         return [[a for a in argv if a.lower() != b"get"]]
-    return [argv]
+    return None
 
 
 @rewrite("setex", "psetex")

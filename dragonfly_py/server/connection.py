@@ -8,7 +8,7 @@ from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from dragonfly_py.protocol.parser import RequestParser
-from dragonfly_py.protocol.resp import BULK_HEADERS, Raw, ReplyError, encode
+from dragonfly_py.protocol.resp import BULK_HEADERS, INT_REPLIES, Raw, ReplyError, encode
 from dragonfly_py.server.client import Client
 from dragonfly_py.server.markers import BLOCKED, PAUSED, _NoReply
 from dragonfly_py.storage.keyspace import now_ms
@@ -114,6 +114,8 @@ class ClientConnection(asyncio.Protocol):
                 wire = reply
             elif cls is bytes and len(reply) < 1024:
                 wire = BULK_HEADERS[len(reply)] + reply + b"\r\n"
+            elif cls is int:
+                wire = INT_REPLIES[reply + 1] if -1 <= reply < 1023 else b":%d\r\n" % reply
             elif cls is _NoReply:
                 if reply is BLOCKED:
                     self.pending = requests[index + 1 :]
@@ -162,7 +164,13 @@ class ClientConnection(asyncio.Protocol):
             output.clear()
         if client.close_after_reply:
             self._close()
-        elif not self.closed and self.transport.get_write_buffer_size():
+        else:
+            self.after_write()
+
+    def after_write(self) -> None:
+        """Enforce the output buffer limit on what the socket did not take."""
+        assert self.transport is not None
+        if not self.closed and self.transport.get_write_buffer_size():
             self.check_output_limit()
         else:  # everything was written: no limit can be exceeded, and a soft one starts over
             self._soft_limit_since = None
