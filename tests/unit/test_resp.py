@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import hiredis
+from hypothesis import given
+from hypothesis import strategies as st
+
 from dragonfly_py.protocol.resp import NULL_ARRAY, OK, Map, Push, ReplyError, SetReply, Verbatim, encode
 
 
@@ -28,3 +32,18 @@ def test_resp3_forms() -> None:
     assert encode(Push([b"message"]), True) == b">1\r\n$7\r\nmessage\r\n"
     assert encode(Verbatim(b"hi"), True) == b"=6\r\ntxt:hi\r\n"
     assert encode(True, True) == b"#t\r\n"
+
+
+_ITEMS = st.binary(max_size=40) | st.binary(min_size=1020, max_size=1030)
+
+
+@given(st.lists(_ITEMS, max_size=15) | st.lists(_ITEMS, min_size=16, max_size=60), st.booleans())
+def test_any_array_of_bulk_strings_reads_back_as_sent(items: list[bytes], resp3: bool) -> None:
+    """Short arrays and long ones take different formatters (and items of 1 KB or more a third)."""
+    wire = encode(items, resp3)
+    reader = hiredis.Reader()
+    reader.feed(wire)
+    assert reader.gets() == items
+    assert reader.gets() is False
+    if items:
+        assert wire.startswith(b"*%d\r\n$%d\r\n" % (len(items), len(items[0])))
