@@ -132,9 +132,7 @@ def mget(client: Client, argv: list[bytes]) -> list[bytes | None]:
 def mset(client: Client, argv: list[bytes]) -> Any:
     if len(argv) % 2 == 0:
         raise errors.wrong_arity("mset")
-    db = client.db
-    for i in range(1, len(argv), 2):
-        db.set(argv[i], argv[i + 1])
+    client.db.set_pairs(argv)
     return OK
 
 
@@ -145,8 +143,7 @@ def msetnx(client: Client, argv: list[bytes]) -> int:
     db = client.db
     if any(db.get(argv[i]) is not None for i in range(1, len(argv), 2)):
         return 0
-    for i in range(1, len(argv), 2):
-        db.set(argv[i], argv[i + 1])
+    db.set_pairs(argv)
     return 1
 
 

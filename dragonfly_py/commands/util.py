@@ -28,6 +28,8 @@ def parse_int(raw: bytes, error: ReplyError = errors.NOT_INTEGER) -> int:
 
 def parse_float(raw: bytes, error: ReplyError = errors.NOT_FLOAT) -> float:
     """Redis's getDoubleFromObject: strtod syntax, no spaces, no NaN."""
+    if raw.isdigit():  # the commonest form, ASCII digits only: no need for the full syntax check
+        return float(raw)
     if _FLOAT_RE.fullmatch(raw):
         value = float(raw)
         if not math.isnan(value):

@@ -32,28 +32,34 @@ def _with_scores(client: Client, pairs: list[tuple[float, bytes]]) -> list[Any]:
 
 
 # -- writes --------------------------------------------------------------------------------------
+ZADD_OPTIONS = frozenset({b"nx", b"xx", b"gt", b"lt", b"ch", b"incr"})
+
+
 @command("zadd", -4, "write denyoom fast", keys=(1, 1, 1), **Z)
 def zadd(client: Client, argv: list[bytes]) -> Any:
     flags: set[bytes] = set()
     i = 2
-    while i < len(argv) and argv[i].lower() in (b"nx", b"xx", b"gt", b"lt", b"ch", b"incr"):
-        flags.add(argv[i].lower())
+    while i < len(argv) and (option := argv[i].lower()) in ZADD_OPTIONS:
+        flags.add(option)
         i += 1
     pairs = argv[i:]
     if not pairs or len(pairs) % 2:
         raise errors.SYNTAX
-    if b"nx" in flags and b"xx" in flags:
-        raise ReplyError("ERR XX and NX options at the same time are not compatible")
-    if (b"gt" in flags and b"lt" in flags) or (b"nx" in flags and flags & {b"gt", b"lt"}):
-        raise ReplyError("ERR GT, LT, and/or NX options at the same time are not compatible")
-    if b"incr" in flags and len(pairs) > 2:
-        raise ReplyError("ERR INCR option supports a single increment-element pair")
-    scores = [parse_float(pairs[j]) for j in range(0, len(pairs), 2)]
+    nx = xx = gt = lt = incr = False
+    if flags:
+        nx, xx, gt, lt, incr = (b"nx" in flags, b"xx" in flags, b"gt" in flags, b"lt" in flags, b"incr" in flags)
+        if nx and xx:
+            raise ReplyError("ERR XX and NX options at the same time are not compatible")
+        if (gt and lt) or (nx and (gt or lt)):
+            raise ReplyError("ERR GT, LT, and/or NX options at the same time are not compatible")
+        if incr and len(pairs) > 2:
+            raise ReplyError("ERR INCR option supports a single increment-element pair")
+    scores = list(map(parse_float, pairs[0::2]))
     db, key = client.db, argv[1]
     zset = _zset(db, key)
     if zset is None:
-        if b"xx" in flags:
-            return None if b"incr" in flags else 0
+        if xx:
+            return None if incr else 0
         zset = ZSet()
         db.set(key, zset)
     added = changed = 0
@@ -61,27 +67,27 @@ def zadd(client: Client, argv: list[bytes]) -> Any:
     for score, member in zip(scores, pairs[1::2], strict=True):
         old = zset.scores.get(member)
         if old is None:
-            if b"xx" in flags:
+            if xx:
                 continue
             new = score
         else:
-            if b"nx" in flags:
+            if nx:
                 continue
-            new = old + score if b"incr" in flags else score
+            new = old + score if incr else score
             if math.isnan(new):
                 raise errors.SCORE_NAN
-            if (b"gt" in flags and new <= old) or (b"lt" in flags and new >= old):
+            if (gt and new <= old) or (lt and new >= old):
                 continue
         if zset.add(member, new):
             added += 1
         elif old != new:
             changed += 1
         result = new
-    if not zset:
+    if not zset.scores:
         db.delete(key)
     if added or changed:
         db.modified(key, added + changed)
-    if b"incr" in flags:
+    if incr:
         return result
     return added + changed if b"ch" in flags else added
 

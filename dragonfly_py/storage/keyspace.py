@@ -58,6 +58,15 @@ class Database:
             self.expires.pop(key, None)
         self._keyspace.touched(self, key)
 
+    def set_pairs(self, argv: list[bytes]) -> None:
+        """MSET: store argv[1], argv[2], argv[3], ... as key, value pairs (a later pair wins)."""
+        keys = argv[1::2]
+        self.data.update(zip(keys, argv[2::2], strict=True))
+        if self.expires:
+            for key in keys:
+                self.expires.pop(key, None)
+        self._keyspace.touched_many(self, keys)
+
     def delete(self, key: bytes) -> bool:
         """Remove a key (expired or not); True when something was removed."""
         if self.data.pop(key, None) is None:
@@ -166,6 +175,13 @@ class Keyspace:
             self.ready_keys.append((db.index, key))
         if self.tracking is not None:
             self.tracking.key_changed(key)
+
+    def touched_many(self, db: Database, keys: list[bytes]) -> None:
+        if self.watched or self.blocking or self.tracking is not None:
+            for key in keys:
+                self.touched(db, key)
+        else:  # nobody to tell: only the count of changes
+            self.dirty += len(keys)
 
     def expired(self, db: Database, key: bytes) -> None:
         self.expired_keys += 1

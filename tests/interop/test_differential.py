@@ -45,6 +45,9 @@ SCRIPTS: dict[str, str] = {
         MSET k1 v1 k2 v2
         MSET k1
         MGET k1 k2 nope
+        MSET d a d b p again
+        MGET d p
+        TTL p
         MSETNX k1 x k3 y
         MSETNX k3 x k4 y
         GETSET k1 new
@@ -517,6 +520,11 @@ SCRIPTS: dict[str, str] = {
         EXEC
         WATCH a
         SET a 2
+        MULTI
+        GET a
+        EXEC
+        WATCH z a
+        MSET x 1 a 3
         MULTI
         GET a
         EXEC
