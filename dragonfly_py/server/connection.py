@@ -116,6 +116,8 @@ class ClientConnection(asyncio.Protocol):
                 wire = BULK_HEADERS[len(reply)] + reply + b"\r\n"
             elif cls is int:
                 wire = INT_REPLIES[reply + 1] if -1 <= reply < 1023 else b":%d\r\n" % reply
+            elif reply is None:  # a miss
+                wire = b"_\r\n" if client.resp3 else b"$-1\r\n"
             elif cls is _NoReply:
                 if reply is BLOCKED:
                     self.pending = requests[index + 1 :]
