@@ -91,7 +91,9 @@ class RequestParser:
             return []
         if self._pure is not None or self.strict:
             return self._feed_pure(data)
-        if data[:1] not in b"*$":  # an inline command, or the payload of a request hiredis holds
+        if not data:
+            return []
+        if data[0] not in b"*$":  # an inline command, or the payload of a request hiredis holds
             if self._maybe_done is not None:
                 self._settle()
             if not self._mid_request:

@@ -50,6 +50,11 @@ def test_split_between_arguments_stays_one_request() -> None:
     assert parse_all(b"*3\r\n$3\r\nSET\r\n", b"$1\r\na\r\n", b"$1\r\nb\r\n") == ([[b"SET", b"a", b"b"]], None)
 
 
+def test_an_empty_read_changes_nothing() -> None:
+    assert parse_all(b"", b"*3\r\n$3\r\nSET\r\n", b"", b"$1\r\na\r\n$1\r\nb\r\n", b"") == ([[b"SET", b"a", b"b"]], None)
+    assert parse_all(b"PI", b"", b"NG\r\n") == ([[b"PING"]], None)
+
+
 def test_a_read_ending_between_arguments_after_a_whole_request() -> None:
     # The first read returns PING and leaves hiredis empty-handed between two arguments of the
     # next request: the parser cannot tell from hiredis whether a request is under way.
