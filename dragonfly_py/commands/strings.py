@@ -220,7 +220,7 @@ def _incr_by(client: Client, key: bytes, delta: int) -> int:
     result = current + delta
     if not LONG_MIN <= result <= LONG_MAX:
         raise errors.OVERFLOW
-    db.set(key, str(result).encode(), keep_ttl=True)
+    db.set(key, b"%d" % result, keep_ttl=True)
     return result
 
 

@@ -19,6 +19,8 @@ _FLOAT_RE = re.compile(rb"[+-]?(inf|infinity|(\d+\.?\d*|\.\d+)(e[+-]?\d+)?)", re
 
 def parse_int(raw: bytes, error: ReplyError = errors.NOT_INTEGER) -> int:
     """Redis's string2ll: a canonical 64-bit integer, else ``error``."""
+    if raw.isdigit() and len(raw) < 19 and (raw[0] != 48 or len(raw) == 1):  # the common form, "0" or no leading 0
+        return int(raw)
     if len(raw) <= 20 and _INT_RE.fullmatch(raw):
         value = int(raw)
         if LONG_MIN <= value <= LONG_MAX and raw != b"-0":
