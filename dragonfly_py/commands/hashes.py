@@ -20,7 +20,7 @@ def _hash_for_write(client: Client, key: bytes) -> dict[bytes, bytes]:
     value = typed(client.db, key, dict)
     if value is None:
         value = {}
-        client.db.set(key, value, keep_ttl=True)
+        client.db.set(key, value, keep_ttl=True, changes=0)
     return value
 
 
@@ -39,7 +39,7 @@ def hset(client: Client, argv: list[bytes]) -> int:
         if argv[i] not in value:
             added += 1
         value[argv[i]] = argv[i + 1]
-    client.db.modified(argv[1])
+    client.db.modified(argv[1], len(argv) // 2 - 1)  # one change per field, as Redis counts
     return added
 
 

@@ -32,7 +32,7 @@ def _pusher(left: bool, only_existing: bool) -> Callable[[Client, list[bytes]], 
             if only_existing:
                 return 0
             value = deque()
-            db.set(key, value)
+            db.set(key, value, changes=0)
         if left:
             value.extendleft(argv[2:])
         else:
@@ -256,7 +256,7 @@ def _move(client: Client, db: Database, source: bytes, dest: bytes, from_left: b
         db.delete(source)
     if target is None or (target is value and not value):
         target = deque()
-        db.set(dest, target)
+        db.set(dest, target, changes=0)
     if to_left:
         target.appendleft(item)
     else:

@@ -34,7 +34,7 @@ def sadd(client: Client, argv: list[bytes]) -> int:
     value = _set(client, key)
     if value is None:
         value = set()
-        db.set(key, value)
+        db.set(key, value, changes=0)
     before = len(value)
     value.update(argv[2:])
     added = len(value) - before
@@ -122,7 +122,7 @@ def smove(client: Client, argv: list[bytes]) -> int:
         db.delete(source)
     if dst is None:
         dst = set()
-        db.set(dest, dst)
+        db.set(dest, dst, changes=0)
     dst.add(member)
     db.modified(dest)
     return 1

@@ -61,7 +61,7 @@ def zadd(client: Client, argv: list[bytes]) -> Any:
         if xx:
             return None if incr else 0
         zset = ZSet()
-        db.set(key, zset)
+        db.set(key, zset, changes=0)
     added = changed = 0
     result: float | None = None
     for score, member in zip(scores, pairs[1::2], strict=True):

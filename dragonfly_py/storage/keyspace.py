@@ -51,12 +51,13 @@ class Database:
         return None if when is None else when - self._keyspace.now
 
     # -- writes ------------------------------------------------------------------------------
-    def set(self, key: bytes, value: Any, keep_ttl: bool = False) -> None:
-        """Store value; the TTL is cleared unless keep_ttl (as Redis's setKey)."""
+    def set(self, key: bytes, value: Any, keep_ttl: bool = False, changes: int = 1) -> None:
+        """Store value; the TTL is cleared unless keep_ttl (as Redis's setKey). A command that
+        creates an empty container counts its own changes afterwards (changes=0 here)."""
         self.data[key] = value
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
-        self._keyspace.touched(self, key)
+        self._keyspace.touched(self, key, changes)
 
     def set_pairs(self, argv: list[bytes]) -> None:
         """MSET: store argv[1], argv[2], argv[3], ... as key, value pairs (a later pair wins)."""

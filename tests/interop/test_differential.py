@@ -13,6 +13,7 @@ import shlex
 from collections.abc import Iterator
 
 import pytest
+import redis
 
 from tests.helpers import RawConnection, ServerProcess
 
@@ -824,6 +825,38 @@ def test_raw_framings_match_redis(raw: bytes, real_redis: ServerProcess, shared_
         finally:
             conn.close()
     assert replies[1] == replies[0]
+
+
+DIRTY_COUNTED = [
+    "HSET h a 1 b 2 c 3",
+    "HSET h a 9 d 4",
+    "LPUSH l a b",
+    "RPUSH l c",
+    "SADD s a b a",
+    "ZADD z 1 a 2 b",
+    "MSET x 1 y 2",
+    "INCR n",
+    "SET k v",
+    "DEL h l",
+]
+
+
+def test_changes_since_last_save_count_as_redis_counts(
+    real_redis: ServerProcess, shared_dragonfly: ServerProcess
+) -> None:
+    """rdb_changes_since_last_save drives the save rules: a new container is not a change of its own."""
+    counted: list[list[int]] = []
+    for server in (real_redis, shared_dragonfly):
+        client = redis.Redis(port=server.port, db=9)
+        client.flushdb()
+        deltas = []
+        for command in DIRTY_COUNTED:
+            before = client.info("persistence")["rdb_changes_since_last_save"]
+            client.execute_command(*command.split())
+            deltas.append(client.info("persistence")["rdb_changes_since_last_save"] - before)
+        client.flushdb()
+        counted.append(deltas)
+    assert counted[1] == counted[0]
 
 
 # -- generated scripts ---------------------------------------------------------------------------
