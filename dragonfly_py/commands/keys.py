@@ -230,8 +230,8 @@ def _move_key(src_db: Database, src: bytes, dst_db: Database, dst: bytes, keep_s
     if keep_source:
         value = copy_value(value)
     else:
-        src_db.delete(src)
-    dst_db.set(dst, value)
+        src_db.delete(src, changes=0)
+    dst_db.set(dst, value, changes=0 if when is not None else 1)  # one change in all, as Redis
     if when is not None:
         dst_db.set_expire(dst, when)
 
@@ -251,7 +251,7 @@ def rename(client: Client, argv: list[bytes]) -> Any:
         raise errors.NO_SUCH_KEY
     if src == dst:
         return OK
-    db.delete(dst)
+    db.delete(dst, changes=0)
     _move_key(db, src, db, dst, keep_source=False)
     return OK
 
@@ -300,7 +300,7 @@ def copy(client: Client, argv: list[bytes]) -> int:
     if target.get(dst) is not None:
         if not replace:
             return 0
-        target.delete(dst)
+        target.delete(dst, changes=0)
     _move_key(client.db, src, target, dst, keep_source=True)
     return 1
 

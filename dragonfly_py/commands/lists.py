@@ -55,9 +55,9 @@ def pop_items(db: Database, key: bytes, left: bool, count: int) -> list[bytes]:
     take = value.popleft if left else value.pop
     items = [take() for _ in range(min(count, len(value)))]
     if value:
-        db.modified(key)
+        db.modified(key, len(items))
     else:
-        db.delete(key)
+        db.delete(key, changes=len(items))
     return items
 
 
@@ -250,10 +250,10 @@ def _move(client: Client, db: Database, source: bytes, dest: bytes, from_left: b
         return None
     target = _list(db, dest)  # WRONGTYPE before popping, as Redis checks
     item = value.popleft() if from_left else value.pop()
-    if value:
-        db.modified(source)
+    if value:  # a move is one change, counted on the destination
+        db.modified(source, 0)
     else:
-        db.delete(source)
+        db.delete(source, changes=0)
     if target is None or (target is value and not value):
         target = deque()
         db.set(dest, target, changes=0)

@@ -53,8 +53,7 @@ def _flush_mode(argv: list[bytes]) -> None:
 @command("flushdb", -1, "write", group="server")
 def flushdb(client: Client, argv: list[bytes]) -> Any:
     _flush_mode(argv)
-    client.db.clear()
-    client.server.keyspace.dirty += 1
+    client.server.keyspace.dirty += client.db.clear()  # one change per key, as Redis counts
     return OK
 
 
@@ -62,11 +61,10 @@ def flushdb(client: Client, argv: list[bytes]) -> Any:
 def flushall(client: Client, argv: list[bytes]) -> Any:
     _flush_mode(argv)
     server = client.server
-    server.keyspace.flush_all()
+    server.keyspace.dirty += server.keyspace.flush_all()  # one change per key, as Redis counts
     server.persistence.kill_child()
-    if server.config["save"]:  # as Redis: the empty dataset replaces the dump at once
+    if server.config["save"]:  # as Redis: the empty dataset replaces the dump at once (count: 0)
         server.persistence.save()
-    server.keyspace.dirty += 1
     return OK
 
 

@@ -119,7 +119,7 @@ def smove(client: Client, argv: list[bytes]) -> int:
     src.discard(member)
     db.modified(source)
     if not src:
-        db.delete(source)
+        db.delete(source, changes=0)
     if dst is None:
         dst = set()
         db.set(dest, dst, changes=0)

@@ -85,7 +85,7 @@ def set_(client: Client, argv: list[bytes]) -> Any:
     old = _get_string(db, key) if want_old else db.get(key)
     if (nx and old is not None) or (xx and old is None):
         return old if want_old else None
-    db.set(key, value, keep_ttl=keep_ttl)
+    db.set(key, value, keep_ttl=keep_ttl, changes=0 if when is not None else 1)  # one change in all
     if when is not None:
         db.set_expire(key, when)
     return old if want_old else OK
@@ -103,7 +103,7 @@ def setnx(client: Client, argv: list[bytes]) -> int:
 def _set_with_ttl(client: Client, key: bytes, raw_ttl: bytes, value: bytes, unit: bytes, name: str) -> Any:
     db = client.db
     when = expire_at_ms(db._keyspace.now, unit, raw_ttl, name)
-    db.set(key, value)
+    db.set(key, value, changes=0)  # SETEX is one change, counted by set_expire
     db.set_expire(key, when)
     return OK
 

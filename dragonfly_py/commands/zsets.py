@@ -388,7 +388,7 @@ def pop_scored(client: Client, db: Database, key: bytes, count: int, highest: bo
     if items:
         db.modified(key, len(items))
         if not zset:
-            db.delete(key)
+            db.delete(key, changes=0)
     return items
 
 

@@ -68,13 +68,14 @@ class Database:
                 self.expires.pop(key, None)
         self._keyspace.touched_many(self, keys)
 
-    def delete(self, key: bytes) -> bool:
-        """Remove a key (expired or not); True when something was removed."""
+    def delete(self, key: bytes, changes: int = 1) -> bool:
+        """Remove a key (expired or not); True when something was removed. changes: what it
+        counts towards the next save, when the command counts its changes its own way."""
         if self.data.pop(key, None) is None:
             return False
         if self.expires:
             self.expires.pop(key, None)
-        self._keyspace.touched(self, key)
+        self._keyspace.touched(self, key, changes)
         return True
 
     def set_expire(self, key: bytes, when_ms: int) -> None:

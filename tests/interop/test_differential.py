@@ -837,7 +837,17 @@ DIRTY_COUNTED = [
     "MSET x 1 y 2",
     "INCR n",
     "SET k v",
+    "SET e v EX 100",
+    "SETEX e 100 v",
+    "RPUSH q a b c",
+    "RPOP q 2",
+    "LMOVE q q2 LEFT RIGHT",
+    "ZPOPMAX z 2",
+    "RENAME e e2",
+    "COPY e2 k REPLACE",
+    "MOVE e2 10",
     "DEL h l",
+    "FLUSHDB",
 ]
 
 
@@ -854,7 +864,7 @@ def test_changes_since_last_save_count_as_redis_counts(
             before = client.info("persistence")["rdb_changes_since_last_save"]
             client.execute_command(*command.split())
             deltas.append(client.info("persistence")["rdb_changes_since_last_save"] - before)
-        client.flushdb()
+        redis.Redis(port=server.port, db=10).flushdb()  # where MOVE put a key
         counted.append(deltas)
     assert counted[1] == counted[0]
 
