@@ -225,7 +225,7 @@ def scan(client: Client, argv: list[bytes]) -> list[Any]:
 
 # -- renaming and copying ------------------------------------------------------------------------
 def _move_key(src_db: Database, src: bytes, dst_db: Database, dst: bytes, keep_source: bool) -> None:
-    value = src_db.get(src)
+    value = src_db.lookup_write(src)  # the caller looked it up already
     when = src_db.expires.get(src)
     if keep_source:
         value = copy_value(value)
@@ -277,7 +277,7 @@ def _db_index(client: Client, raw: bytes, error: ReplyError = errors.DB_INDEX_OU
     return index
 
 
-@command("copy", -3, "write denyoom", keys=(1, 2, 1))
+@command("copy", -3, "write denyoom", keys=(1, 2, 1), reads_keys=True)
 def copy(client: Client, argv: list[bytes]) -> int:
     src, dst = argv[1], argv[2]
     target = client.db
@@ -297,7 +297,7 @@ def copy(client: Client, argv: list[bytes]) -> int:
         raise ReplyError("ERR source and destination objects are the same")
     if client.db.get(src) is None:
         return 0
-    if target.get(dst) is not None:
+    if target.lookup_write(dst) is not None:
         if not replace:
             return 0
         target.delete(dst, changes=0)

@@ -60,6 +60,9 @@ class Command:
     allowed_when_loading: bool = False
     allowed_when_stale: bool = False
     full_name: str = ""
+    # Its key lookups count as keyspace hits/misses (Redis's lookupKeyRead): a read of keys, or a
+    # write that reads its sources that way (GETDEL, SUNIONSTORE ...).
+    reads_keys: bool | None = None  # None: a readonly command with keys
 
     def __post_init__(self) -> None:
         self.full_name = f"{self.parent.name}|{self.name}" if self.parent else self.name
@@ -69,6 +72,8 @@ class Command:
         self.no_auth = "no_auth" in self.flags
         self.allowed_when_loading = "loading" in self.flags
         self.allowed_when_stale = "stale" in self.flags
+        if self.reads_keys is None:
+            self.reads_keys = "readonly" in self.flags and (self.first_key > 0 or "movablekeys" in self.flags)
         self.acl_categories = _acl_categories(self)
 
     def key_positions(self, argv: list[bytes]) -> list[int]:
@@ -92,12 +97,15 @@ def command(
     flags: str = "",
     keys: tuple[int, int, int] = (0, 0, 0),
     group: str = "generic",
+    reads_keys: bool | None = None,
 ) -> Callable[[Handler], Handler]:
-    """Register a command handler under ``name``."""
+    """Register a command handler under ``name`` (reads_keys: see Command.reads_keys)."""
 
     def register(handler: Handler) -> Handler:
         first, last, step = keys
-        COMMANDS[name.encode()] = Command(name, handler, arity, _parse_flags(flags), group, first, last, step)
+        COMMANDS[name.encode()] = Command(
+            name, handler, arity, _parse_flags(flags), group, first, last, step, reads_keys=reads_keys
+        )
         return handler
 
     return register
@@ -118,11 +126,23 @@ def subcommand(
     flags: str = "",
     keys: tuple[int, int, int] = (0, 0, 0),
     group: str | None = None,
+    reads_keys: bool | None = None,
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         owner = COMMANDS[parent.encode()]
         first, last, step = keys
-        sub = Command(name, handler, arity, _parse_flags(flags), group or owner.group, first, last, step, parent=owner)
+        sub = Command(
+            name,
+            handler,
+            arity,
+            _parse_flags(flags),
+            group or owner.group,
+            first,
+            last,
+            step,
+            parent=owner,
+            reads_keys=reads_keys,
+        )
         owner.subcommands[name.encode()] = sub
         return handler
 

@@ -206,7 +206,7 @@ def slowlog_help(client: Client, argv: list[bytes]) -> list[str]:
 container("memory", -2, "server")
 
 
-@subcommand("memory", "usage", -3, "readonly", keys=(2, 2, 1))
+@subcommand("memory", "usage", -3, "readonly", keys=(2, 2, 1), reads_keys=False)
 def memory_usage(client: Client, argv: list[bytes]) -> int | None:
     from dragonfly_py.storage.memory import estimate_size
 

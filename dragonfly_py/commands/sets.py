@@ -165,17 +165,17 @@ def sdiff(client: Client, argv: list[bytes]) -> SetReply:
     return SetReply(ordered(client, _combine("diff", _sets(client, argv[1:]))))
 
 
-@command("sinterstore", -3, "write denyoom", keys=(1, -1, 1), **S)
+@command("sinterstore", -3, "write denyoom", keys=(1, -1, 1), reads_keys=True, **S)
 def sinterstore(client: Client, argv: list[bytes]) -> int:
     return _store(client, argv[1], _combine("inter", _sets(client, argv[2:])))
 
 
-@command("sunionstore", -3, "write denyoom", keys=(1, -1, 1), **S)
+@command("sunionstore", -3, "write denyoom", keys=(1, -1, 1), reads_keys=True, **S)
 def sunionstore(client: Client, argv: list[bytes]) -> int:
     return _store(client, argv[1], _combine("union", _sets(client, argv[2:])))
 
 
-@command("sdiffstore", -3, "write denyoom", keys=(1, -1, 1), **S)
+@command("sdiffstore", -3, "write denyoom", keys=(1, -1, 1), reads_keys=True, **S)
 def sdiffstore(client: Client, argv: list[bytes]) -> int:
     return _store(client, argv[1], _combine("diff", _sets(client, argv[2:])))
 

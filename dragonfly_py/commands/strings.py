@@ -43,8 +43,15 @@ def expire_at_ms(now: int, unit: bytes, amount_raw: bytes, command_name: str) ->
 def get(client: Client, argv: list[bytes]) -> bytes | None:
     db = client.db
     key = argv[1]
-    # Skip the expiry check entirely for keys without a TTL (the common case).
-    value = db.get(key) if db.expires and key in db.expires else db.data.get(key)
+    if db.expires and key in db.expires:
+        value = db.get(key)  # counts the hit or miss
+    else:  # no TTL (the common case): no expiry check, and the lookup counted here
+        value = db.data.get(key)
+        keyspace = client.server.keyspace
+        if value is None:
+            keyspace.misses += 1
+        else:
+            keyspace.hits += 1
     if value is None or value.__class__ is bytes:
         return value
     raise errors.WRONGTYPE
@@ -82,7 +89,12 @@ def set_(client: Client, argv: list[bytes]) -> Any:
             raise errors.SYNTAX
         i += 1
     when = expire_at_ms(db._keyspace.now, expire_unit, expire_raw, "set") if expire_unit else None
-    old = _get_string(db, key) if want_old else db.get(key)
+    if want_old:  # SET ... GET reads the key as GET does: the lookup counts as a hit or miss
+        db._keyspace.counting_lookups = True
+        old = _get_string(db, key)
+        db._keyspace.counting_lookups = False
+    else:
+        old = db.get(key)
     if (nx and old is not None) or (xx and old is None):
         return old if want_old else None
     db.set(key, value, keep_ttl=keep_ttl, changes=0 if when is not None else 1)  # one change in all
@@ -147,14 +159,14 @@ def msetnx(client: Client, argv: list[bytes]) -> int:
     return 1
 
 
-@command("getset", 3, "write denyoom fast", keys=(1, 1, 1), group="string")
+@command("getset", 3, "write denyoom fast", keys=(1, 1, 1), group="string", reads_keys=True)
 def getset(client: Client, argv: list[bytes]) -> bytes | None:
     old = _get_string(client.db, argv[1])
     client.db.set(argv[1], argv[2])
     return old
 
 
-@command("getdel", 2, "write fast", keys=(1, 1, 1), group="string")
+@command("getdel", 2, "write fast", keys=(1, 1, 1), group="string", reads_keys=True)
 def getdel(client: Client, argv: list[bytes]) -> bytes | None:
     old = _get_string(client.db, argv[1])
     if old is not None:
@@ -162,7 +174,7 @@ def getdel(client: Client, argv: list[bytes]) -> bytes | None:
     return old
 
 
-@command("getex", -2, "write fast", keys=(1, 1, 1), group="string")
+@command("getex", -2, "write fast", keys=(1, 1, 1), group="string", reads_keys=True)
 def getex(client: Client, argv: list[bytes]) -> bytes | None:
     db, key = client.db, argv[1]
     unit: bytes | None = None

@@ -286,7 +286,7 @@ def zrange(client: Client, argv: list[bytes]) -> Any:
     return range_generic(client, argv[1], argv[2:4], "rank", False, argv[4:], store=False)
 
 
-@command("zrangestore", -5, "write denyoom", keys=(1, 2, 1), **Z)
+@command("zrangestore", -5, "write denyoom", keys=(1, 2, 1), reads_keys=True, **Z)
 def zrangestore(client: Client, argv: list[bytes]) -> int:
     items = range_generic(client, argv[2], argv[3:5], "rank", False, argv[5:], store=True)
     return _store_items(client, argv[1], items)
@@ -589,17 +589,17 @@ def zdiff(client: Client, argv: list[bytes]) -> Any:
     return _algebra(client, argv, "diff", 1, store=False)
 
 
-@command("zunionstore", -4, "write denyoom movablekeys", keys=(1, 1, 1), **Z)
+@command("zunionstore", -4, "write denyoom movablekeys", keys=(1, 1, 1), reads_keys=True, **Z)
 def zunionstore(client: Client, argv: list[bytes]) -> Any:
     return _algebra(client, argv, "union", 2, store=True)
 
 
-@command("zinterstore", -4, "write denyoom movablekeys", keys=(1, 1, 1), **Z)
+@command("zinterstore", -4, "write denyoom movablekeys", keys=(1, 1, 1), reads_keys=True, **Z)
 def zinterstore(client: Client, argv: list[bytes]) -> Any:
     return _algebra(client, argv, "inter", 2, store=True)
 
 
-@command("zdiffstore", -4, "write denyoom movablekeys", keys=(1, 1, 1), **Z)
+@command("zdiffstore", -4, "write denyoom movablekeys", keys=(1, 1, 1), reads_keys=True, **Z)
 def zdiffstore(client: Client, argv: list[bytes]) -> Any:
     return _algebra(client, argv, "diff", 2, store=True)
 

@@ -152,6 +152,8 @@ class Client:
             primary.depth += 1
             dirty = server.keyspace.dirty
         start = self.clock_mark or perf_counter_ns()
+        keyspace = server.keyspace
+        keyspace.counting_lookups = cmd.reads_keys
         try:
             reply = cmd.handler(self, argv)  # type: ignore[misc]
         except ReplyError as exc:
@@ -161,6 +163,7 @@ class Client:
             server.log.exception("Command raised", command=cmd.full_name)
             reply = ReplyError(f"ERR internal error in '{cmd.full_name}': {type(exc).__name__}")
             cmd.failed_calls += 1
+        keyspace.counting_lookups = False
         end = perf_counter_ns()
         elapsed = end - start
         if self.clock_mark:

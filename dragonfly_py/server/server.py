@@ -32,8 +32,6 @@ class Stats:
     connections_received: int = 0
     rejected_connections: int = 0
     expired_keys: int = 0
-    keyspace_hits: int = 0
-    keyspace_misses: int = 0
     error_replies: int = 0
     client_output_buffer_limit_disconnections: int = 0
     pubsub_messages: int = 0
@@ -300,6 +298,7 @@ class Server:
     def reset_stats(self) -> None:
         """CONFIG RESETSTAT."""
         self.stats = Stats()
+        self.keyspace.hits = self.keyspace.misses = 0
         self.error_counts.clear()
         self.slowlog.entries.clear()
         for cmd in self.commands.values():

@@ -38,10 +38,27 @@ class Database:
         if self.expires and key in self.expires and self.expires[key] <= self._keyspace.now:
             keyspace = self._keyspace
             if keyspace.replica_mode:  # a replica waits for its primary's DEL
-                return self.data.get(key) if keyspace.applying_master else None
-            self._expire(key)
-            return None
-        return self.data.get(key)
+                value = self.data.get(key) if keyspace.applying_master else None
+            else:
+                self._expire(key)
+                value = None
+        else:
+            value = self.data.get(key)
+        if self._keyspace.counting_lookups:  # a read command's lookup: Redis's lookupKeyRead stats
+            if value is None:
+                self._keyspace.misses += 1
+            else:
+                self._keyspace.hits += 1
+        return value
+
+    def lookup_write(self, key: bytes) -> Any:
+        """get() for a write's own key (Redis's lookupKeyWrite): no keyspace hit or miss."""
+        keyspace = self._keyspace
+        counting, keyspace.counting_lookups = keyspace.counting_lookups, False
+        try:
+            return self.get(key)
+        finally:
+            keyspace.counting_lookups = counting
 
     def contains(self, key: bytes) -> bool:
         return self.get(key) is not None
@@ -151,6 +168,9 @@ class Keyspace:
         self.dbs = [Database(i, self) for i in range(databases)]
         self.expired_keys = 0
         self.dirty = 0  # changes since the last save
+        # keyspace_hits / keyspace_misses: lookups made while a command that reads keys runs
+        self.counting_lookups = False
+        self.hits = self.misses = 0
         # (db index, key) -> watchers; set by the transaction code
         self.watched: dict[tuple[int, bytes], set[Any]] = {}
         # (db index, key) -> clients blocked on it; keys written while waited on become ready

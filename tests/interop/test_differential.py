@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import shlex
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -851,22 +852,73 @@ DIRTY_COUNTED = [
 ]
 
 
+LOOKUPS_COUNTED = [
+    "SET a 1",
+    "GET a",
+    "GET nope",
+    "MGET a b nope",
+    "EXISTS a nope",
+    "HSET h f v",
+    "HGET h nope",
+    "HGET nope f",
+    "LPUSH l x",
+    "LRANGE l 0 -1",
+    "TYPE nope",
+    "TTL a",
+    "SET e v PX 1",
+    "GET e",
+    "GETDEL a",
+    "GETSET a 2",
+    "GETEX a",
+    "SET a 3 GET",
+    "SET b 3 GET",
+    "SADD s1 x",
+    "SUNIONSTORE s3 s1 nope",
+    "ZADD z 1 m",
+    "ZUNIONSTORE z2 2 z nope",
+    "ZRANGESTORE z3 z 0 -1",
+    "COPY a a2",
+    "OBJECT ENCODING h",
+    "MEMORY USAGE a",
+    "KEYS *",
+    "DEL a",
+]
+
+
+def _info_deltas(
+    server: ServerProcess, commands: list[str], section: str, fields: tuple[str, ...]
+) -> list[tuple[int, ...]]:
+    """How much each command moves the given INFO fields, in a db of its own."""
+    client = redis.Redis(port=server.port, db=9)
+    client.flushdb()
+    deltas = []
+    for command in commands:
+        if command == "GET e":
+            time.sleep(0.01)  # e has expired
+        before = client.info(section)
+        client.execute_command(*command.split())
+        after = client.info(section)
+        deltas.append(tuple(after[field] - before[field] for field in fields))
+    redis.Redis(port=server.port, db=10).flushdb()  # where MOVE put a key
+    return deltas
+
+
 def test_changes_since_last_save_count_as_redis_counts(
     real_redis: ServerProcess, shared_dragonfly: ServerProcess
 ) -> None:
     """rdb_changes_since_last_save drives the save rules: a new container is not a change of its own."""
-    counted: list[list[int]] = []
-    for server in (real_redis, shared_dragonfly):
-        client = redis.Redis(port=server.port, db=9)
-        client.flushdb()
-        deltas = []
-        for command in DIRTY_COUNTED:
-            before = client.info("persistence")["rdb_changes_since_last_save"]
-            client.execute_command(*command.split())
-            deltas.append(client.info("persistence")["rdb_changes_since_last_save"] - before)
-        redis.Redis(port=server.port, db=10).flushdb()  # where MOVE put a key
-        counted.append(deltas)
-    assert counted[1] == counted[0]
+    fields = ("rdb_changes_since_last_save",)
+    expected = _info_deltas(real_redis, DIRTY_COUNTED, "persistence", fields)
+    assert _info_deltas(shared_dragonfly, DIRTY_COUNTED, "persistence", fields) == expected
+
+
+def test_keyspace_hits_and_misses_count_as_redis_counts(
+    real_redis: ServerProcess, shared_dragonfly: ServerProcess
+) -> None:
+    """Reads count each key they look up; writes do not, except those that read as GET does."""
+    fields = ("keyspace_hits", "keyspace_misses")
+    expected = _info_deltas(real_redis, LOOKUPS_COUNTED, "stats", fields)
+    assert _info_deltas(shared_dragonfly, LOOKUPS_COUNTED, "stats", fields) == expected
 
 
 # -- generated scripts ---------------------------------------------------------------------------
