@@ -72,6 +72,9 @@ class ClientConnection(asyncio.Protocol):
             return
         server = self.server
         server.keyspace.now = time_ns() // 1_000_000  # now_ms(), inline: it runs once per read
+        stats = server.stats
+        stats.reads_processed += 1
+        stats.net_input_bytes += len(data)
         requests = self.parser.feed(data)
         if requests:
             if client.blocked is not None or self.pending:
@@ -166,7 +169,11 @@ class ClientConnection(asyncio.Protocol):
         output = client.output
         if output:
             if not self.closed:
-                self.transport.write(b"".join(output) if len(output) > 1 else output[0])
+                payload = b"".join(output) if len(output) > 1 else output[0]
+                self.transport.write(payload)
+                stats = self.server.stats
+                stats.writes_processed += 1
+                stats.net_output_bytes += len(payload)
             output.clear()
         if client.close_after_reply:
             self._close()

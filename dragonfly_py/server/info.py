@@ -131,16 +131,17 @@ def persistence_section(server: Server) -> Fields:
 
 def stats_section(server: Server) -> Fields:
     stats = server.stats
+    ops_per_sec, input_kbps, output_kbps = server.instantaneous_rates()
     return [
         ("total_connections_received", stats.connections_received),
         ("total_commands_processed", server.commands_processed()),
-        ("instantaneous_ops_per_sec", server.instantaneous_ops()),
-        ("total_net_input_bytes", 0),
-        ("total_net_output_bytes", 0),
+        ("instantaneous_ops_per_sec", ops_per_sec),
+        ("total_net_input_bytes", stats.net_input_bytes),
+        ("total_net_output_bytes", stats.net_output_bytes),
         ("total_net_repl_input_bytes", 0),
         ("total_net_repl_output_bytes", server.primary.net_output),
-        ("instantaneous_input_kbps", "0.00"),
-        ("instantaneous_output_kbps", "0.00"),
+        ("instantaneous_input_kbps", f"{input_kbps:.2f}"),
+        ("instantaneous_output_kbps", f"{output_kbps:.2f}"),
         ("instantaneous_input_repl_kbps", "0.00"),
         ("instantaneous_output_repl_kbps", "0.00"),
         ("rejected_connections", stats.rejected_connections),
@@ -174,8 +175,8 @@ def stats_section(server: Server) -> Fields:
         ("unexpected_error_replies", 0),
         ("total_error_replies", sum(server.error_counts.values())),
         ("dump_payload_sanitizations", 0),
-        ("total_reads_processed", 0),
-        ("total_writes_processed", 0),
+        ("total_reads_processed", stats.reads_processed),
+        ("total_writes_processed", stats.writes_processed),
         ("io_threaded_reads_processed", 0),
         ("io_threaded_writes_processed", 0),
         ("client_output_buffer_limit_disconnections", stats.client_output_buffer_limit_disconnections),

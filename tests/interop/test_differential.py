@@ -921,6 +921,35 @@ def test_keyspace_hits_and_misses_count_as_redis_counts(
     assert _info_deltas(shared_dragonfly, LOOKUPS_COUNTED, "stats", fields) == expected
 
 
+def _stat(info: object, name: str) -> int:
+    assert isinstance(info, bytes)
+    return int(next(line for line in info.decode().splitlines() if line.startswith(name + ":")).split(":")[1])
+
+
+@pytest.mark.parametrize("which", ["redis", "ours"])
+def test_network_counters_count_each_read_write_and_byte(
+    which: str, real_redis: ServerProcess, shared_dragonfly: ServerProcess
+) -> None:
+    """total_net_input/output_bytes and total_reads/writes_processed, byte for byte as Redis."""
+    conn = RawConnection((real_redis if which == "redis" else shared_dragonfly).port)
+    try:
+        info_request = RawConnection.encode(["INFO", "stats"])
+        first = conn.call("INFO", "stats")
+        assert conn.call("SET", "net:k", b"v" * 100) == b"OK"
+        assert conn.call("GET", "net:k") == b"v" * 100
+        second = conn.call("INFO", "stats")
+    finally:
+        conn.sock.close()
+    assert isinstance(first, bytes)
+    sent = RawConnection.encode(["SET", "net:k", b"v" * 100]) + RawConnection.encode(["GET", "net:k"]) + info_request
+    first_reply = b"$%d\r\n%b\r\n" % (len(first), first)
+    received = first_reply + b"+OK\r\n" + b"$100\r\n" + b"v" * 100 + b"\r\n"
+    assert _stat(second, "total_net_input_bytes") - _stat(first, "total_net_input_bytes") == len(sent)
+    assert _stat(second, "total_net_output_bytes") - _stat(first, "total_net_output_bytes") == len(received)
+    assert _stat(second, "total_reads_processed") - _stat(first, "total_reads_processed") == 3
+    assert _stat(second, "total_writes_processed") - _stat(first, "total_writes_processed") == 3
+
+
 # -- generated scripts ---------------------------------------------------------------------------
 KEYS = ["k1", "k2", "k3"]
 MEMBERS = ["a", "b", "c", "1", "2", "10", ""]
