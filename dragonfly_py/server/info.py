@@ -74,9 +74,19 @@ def clients_section(server: Server) -> Fields:
 
 
 def memory_section(server: Server) -> Fields:
+    """Redis 7.0's fields in its order. Python has no allocator to ask: used_memory is the RSS, and
+    the allocator fields read as Redis's do when built with libc malloc (mem_allocator:libc)."""
     rss = used_memory()
     server.peak_memory = max(server.peak_memory, rss)
     maxmemory = server.config["maxmemory"]
+    startup = min(server.startup_memory, rss)
+    backlog = server.primary.backlog.size if server.primary.backlog is not None else 0
+    buffers = [(c.kind == "replica", c.conn.output_size()) for c in server.clients.values() if c.conn is not None]
+    replica_buffers = sum(size for is_replica, size in buffers if is_replica)
+    normal_buffers = sum(size for is_replica, size in buffers if not is_replica)
+    overhead = min(rss, startup + backlog + replica_buffers + normal_buffers)
+    dataset = rss - overhead
+    system_memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return [
         ("used_memory", rss),
         ("used_memory_human", human_bytes(rss)),
@@ -85,20 +95,50 @@ def memory_section(server: Server) -> Fields:
         ("used_memory_peak", server.peak_memory),
         ("used_memory_peak_human", human_bytes(server.peak_memory)),
         ("used_memory_peak_perc", f"{100 * rss / server.peak_memory:.2f}%"),
-        ("used_memory_overhead", 0),
-        ("used_memory_startup", 0),
-        ("used_memory_dataset", rss),
-        ("used_memory_dataset_perc", "100.00%"),
-        ("total_system_memory", os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")),
+        ("used_memory_overhead", overhead),
+        ("used_memory_startup", startup),
+        ("used_memory_dataset", dataset),
+        ("used_memory_dataset_perc", f"{100 * dataset / max(1, rss - startup):.2f}%"),
+        ("allocator_allocated", 0),
+        ("allocator_active", 0),
+        ("allocator_resident", 0),
+        ("total_system_memory", system_memory),
+        ("total_system_memory_human", human_bytes(system_memory)),
+        ("used_memory_lua", 0),  # no scripting engine
+        ("used_memory_vm_eval", 0),
+        ("used_memory_lua_human", "0B"),
+        ("used_memory_scripts_eval", 0),
+        ("number_of_cached_scripts", 0),
+        ("number_of_functions", 0),
+        ("number_of_libraries", 0),
+        ("used_memory_vm_functions", 0),
+        ("used_memory_vm_total", 0),
+        ("used_memory_vm_total_human", "0B"),
+        ("used_memory_functions", 0),
+        ("used_memory_scripts", 0),
+        ("used_memory_scripts_human", "0B"),
         ("maxmemory", maxmemory),
         ("maxmemory_human", human_bytes(maxmemory)),
         ("maxmemory_policy", server.config["maxmemory-policy"]),
-        ("mem_fragmentation_ratio", "1.00"),
-        ("mem_replication_backlog", 0),
-        ("mem_clients_slaves", 0),
-        ("mem_clients_normal", 0),
+        ("allocator_frag_ratio", "1.00"),
+        ("allocator_frag_bytes", 0),
+        ("allocator_rss_ratio", "1.00"),
+        ("allocator_rss_bytes", 0),
+        ("rss_overhead_ratio", "1.00"),
+        ("rss_overhead_bytes", 0),
+        ("mem_fragmentation_ratio", "1.00"),  # used_memory is the RSS
+        ("mem_fragmentation_bytes", 0),
+        ("mem_not_counted_for_evict", 0),
+        ("mem_replication_backlog", backlog),
+        ("mem_total_replication_buffers", backlog + replica_buffers),
+        ("mem_clients_slaves", replica_buffers),
+        ("mem_clients_normal", normal_buffers),
+        ("mem_cluster_links", 0),
+        ("mem_aof_buffer", 0),
         ("mem_allocator", "libc"),
+        ("active_defrag_running", 0),
         ("lazyfree_pending_objects", 0),
+        ("lazyfreed_objects", 0),
     ]
 
 
@@ -179,6 +219,8 @@ def stats_section(server: Server) -> Fields:
         ("total_writes_processed", stats.writes_processed),
         ("io_threaded_reads_processed", 0),
         ("io_threaded_writes_processed", 0),
+        ("reply_buffer_shrinks", 0),  # replies are joined per read, there is no reply buffer to resize
+        ("reply_buffer_expands", 0),
         ("client_output_buffer_limit_disconnections", stats.client_output_buffer_limit_disconnections),
     ]
 

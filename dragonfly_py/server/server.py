@@ -25,6 +25,7 @@ from dragonfly_py.server.connection import ClientConnection
 from dragonfly_py.server.persistence import Persistence
 from dragonfly_py.server.tracking import Tracking
 from dragonfly_py.storage.keyspace import Database, Keyspace
+from dragonfly_py.storage.memory import used_memory
 
 
 @dataclass
@@ -141,6 +142,7 @@ class Server:
         self.commands: dict[bytes, Command] = COMMANDS  # sentinel mode serves its own table
         self._cron_ticks = 0
         self.peak_memory = 0
+        self.startup_memory = used_memory()  # INFO's used_memory_startup
         self.error_counts: dict[str, int] = {}
         self.role = "master"
         self.primary = Primary(self)  # the stream, backlog and attached replicas (every role)

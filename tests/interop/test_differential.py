@@ -950,6 +950,30 @@ def test_network_counters_count_each_read_write_and_byte(
     assert _stat(second, "total_writes_processed") - _stat(first, "total_writes_processed") == 3
 
 
+def _info_field_names(port: int) -> dict[str, list[str]]:
+    conn = RawConnection(port)
+    try:
+        reply = conn.call("INFO", "everything")
+    finally:
+        conn.sock.close()
+    assert isinstance(reply, bytes)
+    text = reply.decode()
+    sections: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if line.startswith("# "):
+            names = sections.setdefault(line[2:].strip(), [])
+        elif ":" in line:
+            names.append(line.split(":", 1)[0])
+    return sections
+
+
+def test_info_has_every_field_of_redis_in_its_order(real_redis: ServerProcess, shared_dragonfly: ServerProcess) -> None:
+    """Monitoring tools parse INFO by name: every static field Redis 7.0 prints, in its order."""
+    expected, ours = _info_field_names(real_redis.port), _info_field_names(shared_dragonfly.port)
+    for section in ("Server", "Clients", "Memory", "Persistence", "Stats", "Replication", "CPU", "Modules", "Cluster"):
+        assert [name for name in ours[section] if name in expected[section]] == expected[section], section
+
+
 # -- generated scripts ---------------------------------------------------------------------------
 KEYS = ["k1", "k2", "k3"]
 MEMBERS = ["a", "b", "c", "1", "2", "10", ""]
