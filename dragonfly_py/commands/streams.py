@@ -353,7 +353,6 @@ def _resolve_ids(client: Client, request: ReadRequest) -> list[Any]:
     """Start IDs per key: '$' is the stream's last ID now; '>' reads new messages of the group."""
     db, out = client.db, []
     for key, raw in zip(request.keys, request.ids, strict=True):
-        stream = _stream(db, key)
         if request.group is not None:
             _group_of(client, key, request.group, " in XREADGROUP with GROUP option")
             if raw == b">":
@@ -367,6 +366,7 @@ def _resolve_ids(client: Client, request: ReadRequest) -> list[Any]:
                 )
             out.append(parse_id(raw))
             continue
+        stream = _stream(db, key)  # one lookup per key here and one in the read, as Redis's
         if raw == b"$":
             out.append(stream.last_id if stream is not None else (0, 0))
         elif raw == b">":
@@ -513,12 +513,12 @@ def _null(client: Client) -> Any:
     return None if client.resp3 else NULL_ARRAY
 
 
-@command("xread", -4, "readonly blocking", keys=(0, 0, 0), **S)
+@command("xread", -4, "readonly blocking", keys=(0, 0, 0), reads_keys=True, **S)
 def xread(client: Client, argv: list[bytes]) -> Any:
     return _xread(client, argv, group=False)
 
 
-@command("xreadgroup", -7, "write blocking", keys=(0, 0, 0), **S)
+@command("xreadgroup", -7, "write blocking", keys=(0, 0, 0), reads_keys=True, **S)
 def xreadgroup(client: Client, argv: list[bytes]) -> Any:
     return _xread(client, argv, group=True)
 
@@ -658,7 +658,7 @@ def xgroup_help(client: Client, argv: list[bytes]) -> list[str]:
     ]
 
 
-@command("xack", -4, "write fast", keys=(1, 1, 1), **S)
+@command("xack", -4, "write fast", keys=(1, 1, 1), reads_keys=True, **S)
 def xack(client: Client, argv: list[bytes]) -> int:
     ids = [parse_id(raw) for raw in argv[3:]]
     stream = _stream(client.db, argv[1])

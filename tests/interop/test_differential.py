@@ -880,6 +880,11 @@ LOOKUPS_COUNTED = [
     "COPY a a2",
     "OBJECT ENCODING h",
     "MEMORY USAGE a",
+    "XADD st 1-1 f v",
+    "XREAD STREAMS st nope 0 0",
+    "XGROUP CREATE st g 0",
+    "XREADGROUP GROUP g c STREAMS st >",
+    "XACK st g 1-1",
     "KEYS *",
     "DEL a",
 ]
