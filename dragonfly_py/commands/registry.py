@@ -63,6 +63,10 @@ class Command:
     # Its key lookups count as keyspace hits/misses (Redis's lookupKeyRead): a read of keys, or a
     # write that reads its sources that way (GETDEL, SUNIONSTORE ...).
     reads_keys: bool | None = None  # None: a readonly command with keys
+    # Latency tracking: durations (ns) of the calls since the last fold, and the histogram they
+    # are folded into (server.latency), once the command was called.
+    latency_samples: list[int] = field(default_factory=list)
+    latency: Any = None
 
     def __post_init__(self) -> None:
         self.full_name = f"{self.parent.name}|{self.name}" if self.parent else self.name

@@ -180,6 +180,8 @@ class Client:
                 tracking.caching = False  # CLIENT CACHING covers the next command (or transaction)
         cmd.calls += 1
         cmd.nanoseconds += elapsed
+        if server.latency_tracking:
+            cmd.latency_samples.append(elapsed)  # into the histogram at the next cron (latency.fold)
         if elapsed >= server.slowlog_threshold_ns >= 0:
             server.slowlog.add(self, argv, elapsed // 1000)
         if server.ready_keys:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from dragonfly_py import REDIS_VERSION
+from dragonfly_py.server.latency import format_percentiles
 from dragonfly_py.storage.memory import used_memory
 
 if TYPE_CHECKING:
@@ -248,18 +249,17 @@ def modules_section(server: Server) -> Fields:
 
 def commandstats_section(server: Server) -> Fields:
     out: Fields = []
-    for cmd in server.commands.values():
-        for entry in [cmd, *cmd.subcommands.values()]:
-            if entry.calls or entry.rejected_calls or entry.failed_calls:
-                usec = entry.nanoseconds // 1000
-                per_call = usec / entry.calls if entry.calls else 0
-                out.append(
-                    (
-                        f"cmdstat_{entry.full_name}",
-                        f"calls={entry.calls},usec={usec},usec_per_call={per_call:.2f},"
-                        f"rejected_calls={entry.rejected_calls},failed_calls={entry.failed_calls}",
-                    )
+    for entry in server.command_entries():
+        if entry.calls or entry.rejected_calls or entry.failed_calls:
+            usec = entry.nanoseconds // 1000
+            per_call = usec / entry.calls if entry.calls else 0
+            out.append(
+                (
+                    f"cmdstat_{entry.full_name}",
+                    f"calls={entry.calls},usec={usec},usec_per_call={per_call:.2f},"
+                    f"rejected_calls={entry.rejected_calls},failed_calls={entry.failed_calls}",
                 )
+            )
     return out
 
 
@@ -268,7 +268,13 @@ def errorstats_section(server: Server) -> Fields:
 
 
 def latencystats_section(server: Server) -> Fields:
-    return []
+    percents = server.config["latency-tracking-info-percentiles"]
+    server.fold_latency_samples()
+    return [
+        (f"latency_percentiles_usec_{entry.full_name}", format_percentiles(entry.latency, percents))
+        for entry in server.command_entries()
+        if entry.latency is not None
+    ]
 
 
 def cluster_section(server: Server) -> Fields:

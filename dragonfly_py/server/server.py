@@ -9,7 +9,7 @@ import secrets
 import signal
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ from dragonfly_py.protocol.resp import Push, ReplyError
 from dragonfly_py.replication.primary import Primary
 from dragonfly_py.server.client import Client
 from dragonfly_py.server.connection import ClientConnection
+from dragonfly_py.server.latency import fold, new_histogram
 from dragonfly_py.server.persistence import Persistence
 from dragonfly_py.server.tracking import Tracking
 from dragonfly_py.storage.keyspace import Database, Keyspace
@@ -156,6 +157,8 @@ class Server:
         self.persistence = Persistence(self)
         self.shutdown_request = ShutdownRequest()
         self.slowlog_threshold_ns = config["slowlog-log-slower-than"] * 1000
+        self.latency_tracking: bool = config["latency-tracking"]
+        config.on_change("latency-tracking", self._set_latency_tracking)
         config.on_change("slowlog-log-slower-than", self._set_slowlog_threshold)
         self.users = Users(config["requirepass"])
         for name, *rules in config.users:
@@ -224,6 +227,9 @@ class Server:
 
     def _set_slowlog_threshold(self, value: int) -> None:
         self.slowlog_threshold_ns = value * 1000
+
+    def _set_latency_tracking(self, value: bool) -> None:
+        self.latency_tracking = value
 
     def count_error(self, error: ReplyError) -> None:
         prefix = error.message.split(" ", 1)[0]
@@ -309,9 +315,10 @@ class Server:
         self.keyspace.hits = self.keyspace.misses = 0
         self.error_counts.clear()
         self.slowlog.entries.clear()
-        for cmd in self.commands.values():
-            for entry in [cmd, *cmd.subcommands.values()]:
-                entry.calls = entry.nanoseconds = entry.rejected_calls = entry.failed_calls = 0
+        for entry in self.command_entries():
+            entry.calls = entry.nanoseconds = entry.rejected_calls = entry.failed_calls = 0
+            entry.latency = None
+            entry.latency_samples.clear()
 
     def role_reply(self) -> list[object]:
         primary = self.primary
@@ -498,6 +505,7 @@ class Server:
         self.keyspace.active_expire_cycle()
         self.persistence.cron()
         self.primary.cron()
+        self.fold_latency_samples()
         stats, now = self.stats, time.monotonic()
         self._samples.append((now, self.commands_processed(), stats.net_input_bytes, stats.net_output_bytes))
         self._cron_ticks += 1
@@ -510,9 +518,23 @@ class Server:
                     self.log.debug("Closing idle client", client=client.addr)
                     client.conn.close()
 
+    def command_entries(self) -> Iterator[Command]:
+        """Every command and subcommand of the table (their stats live on them)."""
+        for cmd in self.commands.values():
+            yield cmd
+            yield from cmd.subcommands.values()
+
     def commands_processed(self) -> int:
         """Counted per command in the table, so the hot path keeps one counter."""
-        return sum(e.calls for c in self.commands.values() for e in (c, *c.subcommands.values()))
+        return sum(entry.calls for entry in self.command_entries())
+
+    def fold_latency_samples(self) -> None:
+        """Move the durations calls appended into the commands' histograms (latency.fold)."""
+        for entry in self.command_entries():
+            if entry.latency_samples:
+                if entry.latency is None:
+                    entry.latency = new_histogram()
+                fold(entry.latency, entry.latency_samples)
 
     def instantaneous_rates(self) -> tuple[int, float, float]:
         """Commands per second and input / output KB per second over the last samples (~1.6 s at

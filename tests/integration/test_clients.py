@@ -220,3 +220,22 @@ def test_maxclients(tmp_path) -> None:
             conn.close()
     finally:
         server.stop()
+
+
+def test_latencystats_percentiles_follow_the_calls(tmp_path) -> None:
+    server = start_dragonfly(tmp_path, "--enable-debug-command", "yes")
+    try:
+        client = redis.Redis(port=server.port)
+        for seconds in (0.05, 0.05, 0.05, 0.2):
+            client.execute_command("DEBUG", "SLEEP", seconds)
+        stats = client.info("latencystats")["latency_percentiles_usec_debug|sleep"]
+        assert 50_000 <= stats["p50"] <= 60_000  # the bucket bound above a 50 ms call
+        assert 200_000 <= stats["p99"] <= stats["p99.9"] <= 220_000
+        client.config_set("latency-tracking", "no")
+        client.execute_command("DEBUG", "SLEEP", 0.3)
+        assert client.info("latencystats")["latency_percentiles_usec_debug|sleep"] == stats
+        client.config_resetstat()
+        assert client.info("latencystats") == {}
+        client.close()
+    finally:
+        server.stop()

@@ -979,6 +979,25 @@ def test_info_has_every_field_of_redis_in_its_order(real_redis: ServerProcess, s
         assert [name for name in ours[section] if name in expected[section]] == expected[section], section
 
 
+def test_latencystats_lists_each_called_command_as_redis(
+    real_redis: ServerProcess, shared_dragonfly: ServerProcess
+) -> None:
+    """latency-tracking is on by default: one line per called command, the configured percentiles."""
+    lines = []
+    for server in (real_redis, shared_dragonfly):
+        client = redis.Redis(port=server.port)
+        client.config_resetstat()
+        client.set("lat:k", "v")
+        client.get("lat:k")
+        client.client_id()
+        client.config_set("latency-tracking-info-percentiles", "50 99.9")
+        stats = client.info("latencystats")
+        client.config_set("latency-tracking-info-percentiles", "50 99 99.9")
+        lines.append({name: sorted(values) for name, values in stats.items()})
+        assert all(0 < value < 1_000_000 for values in stats.values() for value in values.values())
+    assert lines[1] == lines[0]
+
+
 # -- generated scripts ---------------------------------------------------------------------------
 KEYS = ["k1", "k2", "k3"]
 MEMBERS = ["a", "b", "c", "1", "2", "10", ""]
