@@ -64,7 +64,7 @@ class Command:
     # write that reads its sources that way (GETDEL, SUNIONSTORE ...).
     reads_keys: bool | None = None  # None: a readonly command with keys
     # Latency tracking: durations (ns) of the calls since the last fold, and the histogram they
-    # are folded into (server.latency), once the command was called.
+    # are folded into (dragonfly_py.server.latency), once the command was called.
     latency_samples: list[int] = field(default_factory=list)
     latency: Any = None
 
