@@ -63,8 +63,8 @@ def clients_section(server: Server) -> Fields:
         ("connected_clients", sum(1 for c in server.clients.values() if c.kind != "replica")),
         ("cluster_connections", 0),
         ("maxclients", server.config["maxclients"]),
-        ("client_recent_max_input_buffer", 0),
-        ("client_recent_max_output_buffer", 0),
+        ("client_recent_max_input_buffer", max((peak[0] for peak in server.recent_buffer_peaks), default=0)),
+        ("client_recent_max_output_buffer", max((peak[1] for peak in server.recent_buffer_peaks), default=0)),
         (
             "blocked_clients",
             sum(1 for c in server.clients.values() if c.blocked is not None) + len(server.held_by_pause),

@@ -144,6 +144,7 @@ class Server:
         self._cron_ticks = 0
         self.peak_memory = 0
         self.startup_memory = used_memory()  # INFO's used_memory_startup
+        self.recent_buffer_peaks: deque[tuple[int, int]] = deque(maxlen=8)  # (input, output) per second
         self.error_counts: dict[str, int] = {}
         self.role = "master"
         self.primary = Primary(self)  # the stream, backlog and attached replicas (every role)
@@ -508,6 +509,8 @@ class Server:
         self.fold_latency_samples()
         stats, now = self.stats, time.monotonic()
         self._samples.append((now, self.commands_processed(), stats.net_input_bytes, stats.net_output_bytes))
+        if not self._cron_ticks % max(1, self.config["hz"]):
+            self._sample_client_buffers()
         self._cron_ticks += 1
         timeout = self.config["timeout"]
         if timeout:
@@ -523,6 +526,14 @@ class Server:
         for cmd in self.commands.values():
             yield cmd
             yield from cmd.subcommands.values()
+
+    def _sample_client_buffers(self) -> None:
+        """Once a second: the largest query and output buffer of any client (Redis keeps 8 s of
+        peaks for client_recent_max_input_buffer / client_recent_max_output_buffer)."""
+        connections = [c.conn for c in self.clients.values() if c.conn is not None]
+        largest_input = max((conn.parser.buffered for conn in connections), default=0)
+        largest_output = max((conn.output_size() for conn in connections), default=0)
+        self.recent_buffer_peaks.append((largest_input, largest_output))
 
     def commands_processed(self) -> int:
         """Counted per command in the table, so the hot path keeps one counter."""

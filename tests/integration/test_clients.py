@@ -239,3 +239,14 @@ def test_latencystats_percentiles_follow_the_calls(tmp_path) -> None:
         client.close()
     finally:
         server.stop()
+
+
+def test_recent_max_input_buffer_shows_a_pending_request(shared_dragonfly: ServerProcess) -> None:
+    conn = shared_dragonfly.connect()
+    try:
+        conn.send_raw(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$200000\r\n" + b"x" * 100_000)  # half a value
+        client = redis.Redis(port=shared_dragonfly.port)
+        wait_for(lambda: client.info("clients")["client_recent_max_input_buffer"] >= 100_000, timeout=5)
+        client.close()
+    finally:
+        conn.close()
