@@ -224,8 +224,8 @@ def scan(client: Client, argv: list[bytes]) -> list[Any]:
 
 
 # -- renaming and copying ------------------------------------------------------------------------
-def _move_key(src_db: Database, src: bytes, dst_db: Database, dst: bytes, keep_source: bool) -> None:
-    value = src_db.lookup_write(src)  # the caller looked it up already
+def _move_key(src_db: Database, src: bytes, value: Any, dst_db: Database, dst: bytes, keep_source: bool) -> None:
+    """Store value, the caller's lookup of src, at dst (with src's TTL)."""
     when = src_db.expires.get(src)
     if keep_source:
         value = copy_value(value)
@@ -247,23 +247,25 @@ def copy_value(value: Any) -> Any:
 @command("rename", 3, "write", keys=(1, 2, 1))
 def rename(client: Client, argv: list[bytes]) -> Any:
     db, src, dst = client.db, argv[1], argv[2]
-    if db.get(src) is None:
+    value = db.get(src)
+    if value is None:
         raise errors.NO_SUCH_KEY
     if src == dst:
         return OK
     db.delete(dst, changes=0)
-    _move_key(db, src, db, dst, keep_source=False)
+    _move_key(db, src, value, db, dst, keep_source=False)
     return OK
 
 
 @command("renamenx", 3, "write fast", keys=(1, 2, 1))
 def renamenx(client: Client, argv: list[bytes]) -> int:
     db, src, dst = client.db, argv[1], argv[2]
-    if db.get(src) is None:
+    value = db.get(src)
+    if value is None:
         raise errors.NO_SUCH_KEY
     if src == dst or db.get(dst) is not None:
         return 0
-    _move_key(db, src, db, dst, keep_source=False)
+    _move_key(db, src, value, db, dst, keep_source=False)
     return 1
 
 
@@ -295,13 +297,14 @@ def copy(client: Client, argv: list[bytes]) -> int:
         i += 1
     if target is client.db and src == dst:
         raise ReplyError("ERR source and destination objects are the same")
-    if client.db.get(src) is None:
+    value = client.db.get(src)
+    if value is None:
         return 0
     if target.lookup_write(dst) is not None:
         if not replace:
             return 0
         target.delete(dst, changes=0)
-    _move_key(client.db, src, target, dst, keep_source=True)
+    _move_key(client.db, src, value, target, dst, keep_source=True)
     return 1
 
 
@@ -312,9 +315,10 @@ def move(client: Client, argv: list[bytes]) -> int:
     if target is client.db:
         raise ReplyError("ERR source and destination objects are the same")
     key = argv[1]
-    if client.db.get(key) is None or target.get(key) is not None:
+    value = client.db.get(key)
+    if value is None or target.get(key) is not None:
         return 0
-    _move_key(client.db, key, target, key, keep_source=False)
+    _move_key(client.db, key, value, target, key, keep_source=False)
     return 1
 
 

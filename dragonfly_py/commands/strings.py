@@ -16,7 +16,10 @@ LLONG_MAX = 2**63 - 1
 
 
 def _get_string(db: Database, key: bytes) -> bytes | None:
-    value = db.get(key)
+    return _as_string(db.get(key))
+
+
+def _as_string(value: Any) -> bytes | None:
     if value is None or value.__class__ is bytes:
         return value
     raise errors.WRONGTYPE
@@ -89,12 +92,7 @@ def set_(client: Client, argv: list[bytes]) -> Any:
             raise errors.SYNTAX
         i += 1
     when = expire_at_ms(db._keyspace.now, expire_unit, expire_raw, "set") if expire_unit else None
-    if want_old:  # SET ... GET reads the key as GET does: the lookup counts as a hit or miss
-        db._keyspace.counting_lookups = True
-        old = _get_string(db, key)
-        db._keyspace.counting_lookups = False
-    else:
-        old = db.get(key)
+    old = _as_string(db.lookup_read(key)) if want_old else db.get(key)  # SET ... GET reads as GET
     if (nx and old is not None) or (xx and old is None):
         return old if want_old else None
     db.set(key, value, keep_ttl=keep_ttl, changes=0 if when is not None else 1)  # one change in all

@@ -51,10 +51,18 @@ class Database:
                 self._keyspace.hits += 1
         return value
 
+    def lookup_read(self, key: bytes) -> Any:
+        """get() counted as a keyspace hit or miss whatever the command (Redis's lookupKeyRead):
+        SET ... GET reads its key as GET does."""
+        return self._lookup(key, counted=True)
+
     def lookup_write(self, key: bytes) -> Any:
         """get() for a write's own key (Redis's lookupKeyWrite): no keyspace hit or miss."""
+        return self._lookup(key, counted=False)
+
+    def _lookup(self, key: bytes, counted: bool) -> Any:
         keyspace = self._keyspace
-        counting, keyspace.counting_lookups = keyspace.counting_lookups, False
+        counting, keyspace.counting_lookups = keyspace.counting_lookups, counted
         try:
             return self.get(key)
         finally:
