@@ -26,6 +26,16 @@ EARLY_CHECK_THRESHOLD = 1024 * 1024
 SETTLE_SIZE = 64 * 1024
 
 
+def _may_hold_string_header(data: bytes) -> bool:
+    """A request's element that hiredis returns as bytes but that is not a bulk string begins a
+    line with '+', '=' or '(': a read without such a line start needs no closer look. A bulk
+    string's payload also begins a line, so a match only means "look closer"; a read that begins
+    with one of them (or with the LF of a split CRLF) may continue such a line."""
+    if b"+" not in data and b"=" not in data and b"(" not in data:  # one memchr each: the usual case
+        return data[0] == 0x0A
+    return data[0] in b"+=(\n" or b"\r\n+" in data or b"\r\n=" in data or b"\r\n(" in data
+
+
 class ProtocolError(Exception):
     """A request that breaks RESP; the text follows ``Protocol error: ``."""
 
@@ -107,11 +117,15 @@ class RequestParser:
             while (request := reader.gets()) is not False:
                 if request.__class__ is not list or not request:  # not an array, or *0 (ignored)
                     raise hiredis.ProtocolError
-                b"".join(request)  # TypeError for any element that is not a bulk string
+                b"".join(request)  # TypeError for any element that is not bytes
                 out.append(request)
+            if out and _may_hold_string_header(data) and not self._bulk_strings_only(data, len(out)):
+                raise hiredis.ProtocolError
         except (hiredis.ProtocolError, TypeError):
+            # Replay the whole read in the pure parser: it runs the requests before the bad one
+            # and words the error as Redis does.
             self._hold(data)
-            return out + self._take_over_from_hiredis(len(out))
+            return self._take_over_from_hiredis()
         self._began_clean = began_clean
         if out and not reader.has_data():
             # Almost surely between requests, but a read can also end between two arguments of
@@ -130,6 +144,18 @@ class RequestParser:
             self._returned_since_empty += len(out)
             self._check_partial()
         return out
+
+    def _bulk_strings_only(self, data: bytes, count: int) -> bool:
+        """Whether the read's requests hold bulk strings only: hiredis also returns bytes for a
+        simple (+), verbatim (=) or big number (() string, which Redis refuses in a request."""
+        scan = _PureScanner(b"".join(self._held) + data if self._held else data, self)
+        scan.skip(self._returned_since_empty)
+        try:
+            for _ in range(count):
+                scan.next_request()
+        except ProtocolError:
+            return False
+        return True
 
     def _hold(self, data: bytes) -> None:
         self._held.append(data)
@@ -168,10 +194,10 @@ class RequestParser:
             except ProtocolError as exc:
                 self.error = f"Protocol error: {exc}"
 
-    def _take_over_from_hiredis(self, returned_now: int) -> list[list[bytes]]:
-        """hiredis refused the stream: replay it in the pure parser from the last good request."""
+    def _take_over_from_hiredis(self) -> list[list[bytes]]:
+        """hiredis refused the read: replay it in the pure parser from the last request returned."""
         raw = b"".join(self._held)
-        skip = self._returned_since_empty + returned_now
+        skip = self._returned_since_empty
         self._reset_hiredis()
         scan = _PureScanner(raw, self)
         scan.skip(skip)

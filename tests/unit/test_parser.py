@@ -103,6 +103,25 @@ def test_expected_dollar() -> None:
     assert error == "Protocol error: expected '$', got ':'"
 
 
+def test_string_elements_that_hiredis_reads_as_bytes_are_refused() -> None:
+    # hiredis returns a simple (+), verbatim (=) or big number (() string as bytes, as it does a
+    # bulk string; Redis refuses them in a request, after running the requests before.
+    for kind in b"+=(":
+        bad = b"*2\r\n$3\r\nGET\r\n%cabc\r\n" % kind
+        expected = ([[b"PING"]], f"Protocol error: expected '$', got '{chr(kind)}'")
+        assert parse_all(encode([b"PING"]) + bad) == expected
+        cut = bad.index(b"%cabc" % kind)
+        assert parse_all(encode([b"PING"]) + bad[:cut], bad[cut:]) == expected  # the line starts a read
+        assert parse_all(encode([b"PING"]) + bad[: cut - 1], bad[cut - 1 :]) == expected  # CR | LF
+
+
+def test_payloads_that_begin_like_string_headers_are_arguments() -> None:
+    requests = [[b"ZRANGEBYSCORE", b"z", b"(1", b"+inf"], [b"XADD", b"s", b"MAXLEN", b"=", b"5", b"*", b"f", b"v"]]
+    data = b"".join(encode(r) for r in requests)
+    assert parse_all(data) == (requests, None)
+    assert parse_all(*[data[i : i + 1] for i in range(len(data))]) == (requests, None)
+
+
 def test_invalid_bulk_length() -> None:
     assert parse_all(b"*1\r\n$-5\r\n")[1] == "Protocol error: invalid bulk length"
     assert parse_all(b"*1\r\n$abc\r\n")[1] == "Protocol error: invalid bulk length"
@@ -156,6 +175,9 @@ def test_split_args_escapes() -> None:
 
 
 argv_strategy = st.lists(st.lists(st.binary(max_size=40), min_size=1, max_size=5), min_size=1, max_size=8)
+# Payloads that look like RESP lines: the parser must still read them as the arguments they are.
+line_like = st.lists(st.sampled_from([b"+", b"=", b"(", b"\r", b"\n", b"$", b"*", b":", b"-", b"x", b"1"]), max_size=12)
+framing_argv = st.lists(st.lists(line_like.map(b"".join), min_size=1, max_size=5), min_size=1, max_size=8)
 
 
 @given(requests=argv_strategy, cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=10))
@@ -164,6 +186,11 @@ def test_any_split_parses_the_same(requests: list[list[bytes]], cuts: list[int])
     points = sorted({c % (len(data) + 1) for c in cuts})
     chunks = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
     assert parse_all(*chunks) == (requests, None)
+
+
+@given(requests=framing_argv, cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=10))
+def test_any_split_of_line_like_payloads_parses_the_same(requests: list[list[bytes]], cuts: list[int]) -> None:
+    test_any_split_parses_the_same.hypothesis.inner_test(requests, cuts)  # type: ignore[attr-defined]
 
 
 @given(
