@@ -313,8 +313,12 @@ def client_reply(client: Client, argv: list[bytes]) -> Any:
     if mode == b"on":
         client.reply_mode = "on"
         return OK
-    if mode in (b"off", b"skip"):
-        client.reply_mode = mode.decode()
+    if mode == b"off":
+        client.reply_mode = "off"
+        return NO_REPLY
+    if mode == b"skip":
+        if client.reply_mode != "off":  # as Redis, SKIP does not end OFF
+            client.reply_mode = "skip"
         return NO_REPLY
     raise errors.SYNTAX
 
