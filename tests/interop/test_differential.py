@@ -8,10 +8,12 @@ random sequences over a small keyspace with a fixed seed.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import shlex
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -742,6 +744,15 @@ def _run_script(conn: RawConnection, lines: list[str]) -> Iterator[tuple[str, ob
         yield line, reply
 
 
+def _run_pipelined(conn: RawConnection, lines: list[str]) -> Iterator[tuple[str, object]]:
+    """The whole script in one write, so the server runs it as one batch: a command that changes
+    the client's state (MULTI, CLIENT REPLY, SELECT ...) acts on the commands queued behind it."""
+    conn.send_raw(b"".join(conn.encode(shlex.split(line.lstrip("~"))) for line in lines))
+    for line in lines:
+        reply = conn.read()
+        yield line, _sorted_deep(reply) if line.startswith("~") else reply
+
+
 def _sorted_deep(reply: object) -> object:
     """Order-insensitive form: lists sorted (SCAN's nested key list too)."""
     if isinstance(reply, list):
@@ -770,15 +781,17 @@ def _errors_as_text(reply: object) -> object:
     return reply
 
 
-def _compare(real: ServerProcess, ours: ServerProcess, lines: list[str], resp3: bool) -> None:
+def _compare(
+    real: ServerProcess, ours: ServerProcess, lines: list[str], resp3: bool, run: Callable[..., Any] = _run_script
+) -> None:
     connections = [real.connect(), ours.connect()]
     try:
         for conn in connections:
             conn.call("FLUSHALL")
             if resp3:
                 conn.call("HELLO", "3")
-        got_real = list(_run_script(connections[0], lines))
-        got_ours = list(_run_script(connections[1], lines))
+        got_real = list(run(connections[0], lines))
+        got_ours = list(run(connections[1], lines))
     finally:
         for conn in connections:
             conn.close()
@@ -797,6 +810,89 @@ def test_script_replies_match_redis(
 ) -> None:
     lines = [line.strip() for line in SCRIPTS[family].strip().splitlines() if line.strip()]
     _compare(real_redis, shared_dragonfly, lines, resp3)
+
+
+@pytest.mark.parametrize("family", sorted(set(SCRIPTS) - {"pubsub"}))  # one reply per line
+def test_pipelined_script_replies_match_redis(
+    family: str, real_redis: ServerProcess, shared_dragonfly: ServerProcess
+) -> None:
+    lines = [line.strip() for line in SCRIPTS[family].strip().splitlines() if line.strip()]
+    _compare(real_redis, shared_dragonfly, lines, resp3=False, run=_run_pipelined)
+
+
+# Commands that change how the rest of a pipeline runs, between commands the server calls
+# without its per-command checks while nothing needs them (ClientConnection._direct_commands).
+STATE_CHANGING_PIPELINE = [
+    "SET a 1",
+    "MULTI",
+    "SET b 2",
+    "GET a",
+    "EXEC",
+    "GET b",
+    "CLIENT REPLY OFF",
+    "SET c 3",
+    "INCR c",
+    "CLIENT REPLY SKIP",
+    "GET c",
+    "GET c",
+    "CLIENT REPLY ON",
+    "GET c",
+    "SUBSCRIBE ch",
+    "GET a",
+    "PING",
+    "UNSUBSCRIBE ch",
+    "GET a",
+    "SELECT 1",
+    "GET a",
+    "SET a 9",
+    "SELECT 0",
+    "GET a",
+    "HELLO 3",
+    "HGETALL nohash",
+    "HSET h f v",
+    "HGETALL h",
+    "HELLO 2",
+    "HGETALL h",
+    "GET",
+    "NOSUCH a",
+    "INCR a b",
+    "GET a",
+    "ECHO end",
+]
+
+
+def _without_client_id(reply: object) -> object:
+    """HELLO's reply without the connection's id, which differs between the two servers."""
+    if isinstance(reply, dict) and b"id" in reply:
+        return {**reply, b"id": 0}
+    if isinstance(reply, list) and reply[:1] == [b"server"]:
+        return [0 if index and reply[index - 1] == b"id" else item for index, item in enumerate(reply)]
+    return reply
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["one-write", "byte-by-byte"])
+def test_state_changes_inside_a_pipeline_match_redis(
+    split: bool, real_redis: ServerProcess, shared_dragonfly: ServerProcess
+) -> None:
+    payload = b"".join(RawConnection.encode(shlex.split(line)) for line in STATE_CHANGING_PIPELINE)
+    replies: list[list[object]] = []
+    for server in (real_redis, shared_dragonfly):
+        conn = server.connect()
+        try:
+            conn.call("FLUSHALL")
+            if split:
+                for offset in range(len(payload)):
+                    conn.send_raw(payload[offset : offset + 1])
+            else:
+                conn.send_raw(payload)
+            got: list[object] = []
+            while (reply := conn.read()) != b"end":
+                got.append(_without_client_id(_errors_as_text(reply)))
+            replies.append(got)
+        finally:
+            conn.close()
+    assert replies[1] == replies[0]
+    assert replies[0][:3] == [b"OK", b"OK", b"QUEUED"]  # the whole script ran, not just its marker
 
 
 # Framing Redis accepts without complaint: empty and null arrays are skipped, blank inline lines
@@ -826,6 +922,35 @@ def test_raw_framings_match_redis(raw: bytes, real_redis: ServerProcess, shared_
         finally:
             conn.close()
     assert replies[1] == replies[0]
+
+
+# Requests Redis refuses: it answers the ones before, then the error, then closes the connection.
+REFUSED_FRAMINGS = [
+    b"*2\r\n$4\r\nECHO\r\n+abc\r\n",
+    b"*2\r\n$4\r\nECHO\r\n=7\r\ntxt:abc\r\n",
+    b"*2\r\n$4\r\nECHO\r\n(12\r\n",
+    b"*2\r\n$4\r\nECHO\r\n:12\r\n",
+    b"*2\r\n$4\r\nECHO\r\n*1\r\n$1\r\na\r\n",
+    b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n+v\r\n",
+]
+
+
+@pytest.mark.parametrize("raw", REFUSED_FRAMINGS, ids=repr)
+def test_refused_framings_match_redis(raw: bytes, real_redis: ServerProcess, shared_dragonfly: ServerProcess) -> None:
+    replies: list[list[object]] = []
+    for server in (real_redis, shared_dragonfly):
+        conn = server.connect()
+        try:
+            conn.send_raw(RawConnection.encode(["ECHO", "before"]) + raw)
+            got: list[object] = []
+            with contextlib.suppress(ConnectionError):
+                while True:
+                    got.append(_errors_as_text(conn.read()))
+            replies.append(got)
+        finally:
+            conn.close()
+    assert replies[1] == replies[0]
+    assert replies[0][0] == b"before" and replies[0][-1][0] == "error"
 
 
 DIRTY_COUNTED = [
