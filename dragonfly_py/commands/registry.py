@@ -63,9 +63,10 @@ class Command:
     # Its key lookups count as keyspace hits/misses (Redis's lookupKeyRead): a read of keys, or a
     # write that reads its sources that way (GETDEL, SUNIONSTORE ...).
     reads_keys: bool | None = None  # None: a readonly command with keys
-    # Latency tracking: durations (ns) of the calls since the last fold, and the histogram they
-    # are folded into (dragonfly_py.server.latency), once the command was called.
-    latency_samples: list[int] = field(default_factory=list)
+    # Durations (ns) of the calls since the last fold (Server.fold_durations), which counts them
+    # into calls and nanoseconds, and into the latency histogram (dragonfly_py.server.latency)
+    # while latency tracking is on: a call costs the hot path one append.
+    durations: list[int] = field(default_factory=list)
     latency: Any = None
 
     def __post_init__(self) -> None:
@@ -89,6 +90,15 @@ class Command:
 
 
 COMMANDS: dict[bytes, Command] = {}
+# The data commands the request loop calls without Client.execute's checks while nothing needs
+# them (ClientConnection._direct_commands), keyed by their name in lower and in upper case as
+# sent, so a lookup needs no lower(). They neither block nor change any state those checks read
+# (authentication, MULTI, subscriptions, tracking, CLIENT REPLY, pauses, the server's role ...).
+DIRECT_COMMANDS: dict[bytes, Command] = {}
+DIRECT_GROUPS = frozenset(
+    {"string", "list", "hash", "set", "sorted_set", "stream", "generic", "keyspace", "connection"}
+)
+NOT_DIRECT_FLAGS = frozenset({"admin", "pubsub", "noscript", "blocking", "no_auth", "no_multi", "loading", "stale"})
 
 
 def _parse_flags(flags: str) -> frozenset[str]:
@@ -107,9 +117,10 @@ def command(
 
     def register(handler: Handler) -> Handler:
         first, last, step = keys
-        COMMANDS[name.encode()] = Command(
-            name, handler, arity, _parse_flags(flags), group, first, last, step, reads_keys=reads_keys
-        )
+        cmd = Command(name, handler, arity, _parse_flags(flags), group, first, last, step, reads_keys=reads_keys)
+        COMMANDS[name.encode()] = cmd
+        if group in DIRECT_GROUPS and not cmd.flags & NOT_DIRECT_FLAGS:
+            DIRECT_COMMANDS[name.encode()] = DIRECT_COMMANDS[name.upper().encode()] = cmd
         return handler
 
     return register

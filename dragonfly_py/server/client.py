@@ -159,10 +159,8 @@ class Client:
         except ReplyError as exc:
             reply = exc
             cmd.failed_calls += 1
-        except Exception as exc:  # a bug must cost one reply, never the connection or the server
-            server.log.exception("Command raised", command=cmd.full_name)
-            reply = ReplyError(f"ERR internal error in '{cmd.full_name}': {type(exc).__name__}")
-            cmd.failed_calls += 1
+        except Exception as exc:
+            reply = self.internal_error(cmd, exc)
         keyspace.counting_lookups = False
         end = perf_counter_ns()
         elapsed = end - start
@@ -178,15 +176,18 @@ class Client:
                 server.tracking.remember_reads(self, cmd, argv)
             if self.multi is None and not self.in_exec and not cmd.full_name.startswith("client|"):
                 tracking.caching = False  # CLIENT CACHING covers the next command (or transaction)
-        cmd.calls += 1
-        cmd.nanoseconds += elapsed
-        if server.latency_tracking:
-            cmd.latency_samples.append(elapsed)  # into the histogram at the next cron (latency.fold)
+        cmd.durations.append(elapsed)  # counted at the next fold (Server.fold_durations)
         if elapsed >= server.slowlog_threshold_ns >= 0:
             server.slowlog.add(self, argv, elapsed // 1000)
         if server.ready_keys:
             server.serve_blocked_clients()
         return reply
+
+    def internal_error(self, cmd: Command, exc: Exception) -> ReplyError:
+        """A bug must cost one reply, never the connection or the server."""
+        self.server.log.exception("Command raised", command=cmd.full_name)
+        cmd.failed_calls += 1
+        return ReplyError(f"ERR internal error in '{cmd.full_name}': {type(exc).__name__}")
 
     def _flag_transaction(self) -> None:
         if self.multi is not None:

@@ -7,6 +7,7 @@ import socket
 from time import perf_counter_ns, time_ns
 from typing import TYPE_CHECKING, Any
 
+from dragonfly_py.commands.registry import COMMANDS, DIRECT_COMMANDS, Command
 from dragonfly_py.protocol.parser import RequestParser
 from dragonfly_py.protocol.resp import BULK_HEADERS, INT_REPLIES, Raw, ReplyError, encode
 from dragonfly_py.server.client import Client
@@ -14,6 +15,9 @@ from dragonfly_py.server.markers import BLOCKED, PAUSED, _NoReply
 
 if TYPE_CHECKING:
     from dragonfly_py.server.server import Server
+
+
+NO_DIRECT_COMMANDS: dict[bytes, Command] = {}
 
 
 def _format_addr(sockname: Any) -> str:
@@ -108,13 +112,57 @@ class ClientConnection(asyncio.Protocol):
         """Execute requests in order until one blocks; the rest wait in ``pending``."""
         client = self.client
         assert client is not None
+        server = self.server
         execute = client.execute
         append = client.output.append
+        keyspace = server.keyspace
+        primary = server.primary
+        slowlog_ns = server.slowlog_threshold_ns
+        server.current_client = client
+        direct = self._direct_commands()
+        feeding = primary.feeding
+        last: Command | None = None
         # Inside the batch a command's clock starts where the previous one stopped; only the
         # cheap replies formatted inline fall between the two, a costly encode restarts it.
-        client.clock_mark = perf_counter_ns()
+        mark = perf_counter_ns()
         for index, argv in enumerate(requests):
-            reply = execute(argv)
+            cmd = direct.get(argv[0])
+            if cmd is not None and ((len(argv) == cmd.arity) if cmd.arity > 0 else (len(argv) >= -cmd.arity)):
+                # Client.execute and Client.call, less what cannot apply (see _direct_commands).
+                if feeding:
+                    if primary.held and not cmd.write:  # it may read the stream's offset
+                        primary.release_held()
+                    primary.depth += 1
+                    dirty = keyspace.dirty
+                keyspace.counting_lookups = cmd.reads_keys
+                try:
+                    reply = cmd.handler(client, argv)  # type: ignore[misc]
+                except ReplyError as exc:
+                    reply = exc
+                    cmd.failed_calls += 1
+                except Exception as exc:
+                    reply = client.internal_error(cmd, exc)
+                keyspace.counting_lookups = False
+                end = perf_counter_ns()
+                elapsed = end - mark
+                mark = end
+                if feeding:
+                    primary.after_call(client, argv, reply, cmd.write, keyspace.dirty != dirty)
+                cmd.durations.append(elapsed)
+                if elapsed >= slowlog_ns >= 0:
+                    server.slowlog.add(client, argv, elapsed // 1000)
+                if keyspace.ready_keys:
+                    server.serve_blocked_clients()
+                last = cmd
+            else:
+                if last is not None:
+                    client.last_command = last.full_name
+                    last = None
+                client.clock_mark = mark
+                reply = execute(argv)
+                mark = client.clock_mark or perf_counter_ns()
+                direct = self._direct_commands()
+                feeding = primary.feeding
             cls = reply.__class__
             # The commonest replies are formatted here, without a call into encode().
             if cls is Raw:
@@ -131,14 +179,17 @@ class ClientConnection(asyncio.Protocol):
                     break
                 if reply is PAUSED:
                     self.pending = requests[index:]
-                    self.server.held_by_pause.append(self)
+                    server.held_by_pause.append(self)
                     break
                 continue
             else:
                 if cls is ReplyError:
-                    self.server.count_error(reply)
+                    server.count_error(reply)
                 wire = encode(reply, client.resp3)
-                client.clock_mark = perf_counter_ns()
+                mark = perf_counter_ns()
+            if direct:  # replies on, nothing to close: as a direct command left them
+                append(wire)
+                continue
             if client.reply_mode != "on":
                 if client.reply_mode == "skip":
                     client.reply_mode = "on"
@@ -146,11 +197,34 @@ class ClientConnection(asyncio.Protocol):
             append(wire)
             if client.close_after_reply:
                 break
+        if last is not None:
+            client.last_command = last.full_name
         client.clock_mark = 0
-        self.server.pending_flush.add(client)
+        server.pending_flush.add(client)
         if self.parser.strict and client.authenticated:
             self.parser.strict = False
-        client.last_interaction = self.server.clock()
+        client.last_interaction = server.clock()
+
+    def _direct_commands(self) -> dict[bytes, Command]:
+        """The commands run() may call without Client.execute's checks, or none when the state
+        of the client or server needs them: the checks only matter once something changed it,
+        and no direct command changes any of it."""
+        client, server = self.client, self.server
+        assert client is not None
+        if (
+            client.authenticated
+            and client.multi is None
+            and client.tracking is None
+            and not client.channels
+            and not client.patterns
+            and client.reply_mode == "on"
+            and not client.close_after_reply
+            and not server.restricted
+            and not server.monitors
+            and client.commands is COMMANDS
+        ):
+            return DIRECT_COMMANDS
+        return NO_DIRECT_COMMANDS
 
     def resume(self) -> None:
         """Continue with requests that queued up while the client was blocked."""

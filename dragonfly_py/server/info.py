@@ -248,6 +248,7 @@ def modules_section(server: Server) -> Fields:
 
 
 def commandstats_section(server: Server) -> Fields:
+    server.fold_durations()
     out: Fields = []
     for entry in server.command_entries():
         if entry.calls or entry.rejected_calls or entry.failed_calls:
@@ -269,7 +270,7 @@ def errorstats_section(server: Server) -> Fields:
 
 def latencystats_section(server: Server) -> Fields:
     percents = server.config["latency-tracking-info-percentiles"]
-    server.fold_latency_samples()
+    server.fold_durations()
     return [
         (f"latency_percentiles_usec_{entry.full_name}", format_percentiles(entry.latency, percents))
         for entry in server.command_entries()

@@ -319,7 +319,7 @@ class Server:
         for entry in self.command_entries():
             entry.calls = entry.nanoseconds = entry.rejected_calls = entry.failed_calls = 0
             entry.latency = None
-            entry.latency_samples.clear()
+            entry.durations.clear()
 
     def role_reply(self) -> list[object]:
         primary = self.primary
@@ -506,7 +506,7 @@ class Server:
         self.keyspace.active_expire_cycle()
         self.persistence.cron()
         self.primary.cron()
-        self.fold_latency_samples()
+        self.fold_durations()
         stats, now = self.stats, time.monotonic()
         self._samples.append((now, self.commands_processed(), stats.net_input_bytes, stats.net_output_bytes))
         if not self._cron_ticks % max(1, self.config["hz"]):
@@ -536,16 +536,25 @@ class Server:
         self.recent_buffer_peaks.append((largest_input, largest_output))
 
     def commands_processed(self) -> int:
-        """Counted per command in the table, so the hot path keeps one counter."""
+        """Counted per command in the table, so the hot path keeps no counter of its own."""
+        self.fold_durations()
         return sum(entry.calls for entry in self.command_entries())
 
-    def fold_latency_samples(self) -> None:
-        """Move the durations calls appended into the commands' histograms (latency.fold)."""
+    def fold_durations(self) -> None:
+        """Count the durations calls appended into the commands' calls and time, and into their
+        latency histograms while latency tracking is on (latency.fold)."""
+        tracking = self.latency_tracking
         for entry in self.command_entries():
-            if entry.latency_samples:
+            durations = entry.durations
+            if durations:
+                entry.calls += len(durations)
+                entry.nanoseconds += sum(durations)
+                if not tracking:
+                    durations.clear()
+                    continue
                 if entry.latency is None:
                     entry.latency = new_histogram()
-                fold(entry.latency, entry.latency_samples)
+                fold(entry.latency, durations)
 
     def instantaneous_rates(self) -> tuple[int, float, float]:
         """Commands per second and input / output KB per second over the last samples (~1.6 s at
