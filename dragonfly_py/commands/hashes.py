@@ -34,11 +34,13 @@ def hset(client: Client, argv: list[bytes]) -> int:
     if len(argv) % 2:
         raise errors.wrong_arity(argv[0].decode().lower())
     value = _hash_for_write(client, argv[1])
-    added = 0
-    for i in range(2, len(argv), 2):
-        if argv[i] not in value:
-            added += 1
-        value[argv[i]] = argv[i + 1]
+    if len(argv) == 4:  # one field, the common form
+        added = 0 if argv[2] in value else 1
+        value[argv[2]] = argv[3]
+    else:
+        added = len(value)
+        value.update(zip(argv[2::2], argv[3::2], strict=True))
+        added = len(value) - added
     client.db.modified(argv[1], len(argv) // 2 - 1)  # one change per field, as Redis counts
     return added
 

@@ -64,11 +64,15 @@ def get(client: Client, argv: list[bytes]) -> bytes | None:
 def set_(client: Client, argv: list[bytes]) -> Any:
     db = client.db
     key, value = argv[1], argv[2]
-    if len(argv) == 3:
+    if len(argv) == 3:  # Database.set inline: SET is the commonest write
         db.data[key] = value
         if db.expires:
             db.expires.pop(key, None)
-        db._keyspace.touched(db, key)
+        keyspace = db._keyspace
+        if keyspace.watched or keyspace.blocking or keyspace.tracking is not None:
+            keyspace.touched(db, key)
+        else:
+            keyspace.dirty += 1
         return OK
     nx = xx = keep_ttl = want_old = False
     expire_unit: bytes | None = None
@@ -225,12 +229,16 @@ def strlen(client: Client, argv: list[bytes]) -> int:
 
 def _incr_by(client: Client, key: bytes, delta: int) -> int:
     db = client.db
-    old = _get_string(db, key)
-    current = parse_int(old) if old is not None else 0
-    result = current + delta
+    old = db.get(key) if db.expires else db.data.get(key)  # no TTL anywhere: nothing can expire
+    if old is None:
+        result = delta
+    elif old.__class__ is bytes:
+        result = parse_int(old) + delta
+    else:
+        raise errors.WRONGTYPE
     if not LONG_MIN <= result <= LONG_MAX:
         raise errors.OVERFLOW
-    db.set(key, b"%d" % result, keep_ttl=True)
+    db.set(key, b"%d" % result, True)  # keeps the TTL
     return result
 
 

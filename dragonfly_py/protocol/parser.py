@@ -31,9 +31,11 @@ def _may_hold_string_header(data: bytes) -> bool:
     line with '+', '=' or '(': a read without such a line start needs no closer look. A bulk
     string's payload also begins a line, so a match only means "look closer"; a read that begins
     with one of them (or with the LF of a split CRLF) may continue such a line."""
-    if b"+" not in data and b"=" not in data and b"(" not in data:  # one memchr each: the usual case
+    # An int operand makes ``in`` one memchr; a bytes one first fails (and formats) a TypeError.
+    if 0x2B not in data and 0x3D not in data and 0x28 not in data:  # no '+', '=', '(': the usual case
         return data[0] == 0x0A
-    return data[0] in b"+=(\n" or b"\r\n+" in data or b"\r\n=" in data or b"\r\n(" in data
+    find = data.find
+    return data[0] in b"+=(\n" or find(b"\r\n+") >= 0 or find(b"\r\n=") >= 0 or find(b"\r\n(") >= 0
 
 
 class ProtocolError(Exception):

@@ -118,6 +118,8 @@ class ClientConnection(asyncio.Protocol):
         keyspace = server.keyspace
         primary = server.primary
         slowlog_ns = server.slowlog_threshold_ns
+        if slowlog_ns < 0:  # the slowlog is off
+            slowlog_ns = 1 << 63
         server.current_client = client
         direct = self._direct_commands()
         feeding = primary.feeding
@@ -127,7 +129,7 @@ class ClientConnection(asyncio.Protocol):
         mark = perf_counter_ns()
         for index, argv in enumerate(requests):
             cmd = direct.get(argv[0])
-            if cmd is not None and ((len(argv) == cmd.arity) if cmd.arity > 0 else (len(argv) >= -cmd.arity)):
+            if cmd is not None and (len(argv) == cmd.arity or -len(argv) <= cmd.arity < 0):
                 # Client.execute and Client.call, less what cannot apply (see _direct_commands).
                 if feeding:
                     if primary.held and not cmd.write:  # it may read the stream's offset
@@ -149,7 +151,7 @@ class ClientConnection(asyncio.Protocol):
                 if feeding:
                     primary.after_call(client, argv, reply, cmd.write, keyspace.dirty != dirty)
                 cmd.durations.append(elapsed)
-                if elapsed >= slowlog_ns >= 0:
+                if elapsed >= slowlog_ns:
                     server.slowlog.add(client, argv, elapsed // 1000)
                 if keyspace.ready_keys:
                     server.serve_blocked_clients()

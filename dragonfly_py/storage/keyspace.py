@@ -82,7 +82,11 @@ class Database:
         self.data[key] = value
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
-        self._keyspace.touched(self, key, changes)
+        keyspace = self._keyspace
+        if keyspace.watched or keyspace.blocking or keyspace.tracking is not None:
+            keyspace.touched(self, key, changes)
+        else:  # nobody to tell (the usual case): Keyspace.touched, less its call
+            keyspace.dirty += changes
 
     def set_pairs(self, argv: list[bytes]) -> None:
         """MSET: store argv[1], argv[2], argv[3], ... as key, value pairs (a later pair wins)."""
@@ -112,7 +116,11 @@ class Database:
 
     def modified(self, key: bytes, changes: int = 1) -> None:
         """Call after changing a value in place (LPUSH on an existing list ...)."""
-        self._keyspace.touched(self, key, changes)
+        keyspace = self._keyspace
+        if keyspace.watched or keyspace.blocking or keyspace.tracking is not None:
+            keyspace.touched(self, key, changes)
+        else:  # nobody to tell (the usual case): Keyspace.touched, less its call
+            keyspace.dirty += changes
 
     def persist(self, key: bytes) -> bool:
         if self.expires.pop(key, None) is None:
