@@ -91,7 +91,7 @@ class Command:
 
 COMMANDS: dict[bytes, Command] = {}
 # The data commands the request loop calls without Client.execute's checks while nothing needs
-# them (ClientConnection._direct_commands), keyed by their name in lower and in upper case as
+# them (ClientConnection.direct_commands), keyed by their name in lower and in upper case as
 # sent, so a lookup needs no lower(). They neither block nor change any state those checks read
 # (authentication, MULTI, subscriptions, tracking, CLIENT REPLY, pauses, the server's role ...).
 DIRECT_COMMANDS: dict[bytes, Command] = {}

@@ -26,18 +26,6 @@ EARLY_CHECK_THRESHOLD = 1024 * 1024
 SETTLE_SIZE = 64 * 1024
 
 
-def _may_hold_string_header(data: bytes) -> bool:
-    """A request's element that hiredis returns as bytes but that is not a bulk string begins a
-    line with '+', '=' or '(': a read without such a line start needs no closer look. A bulk
-    string's payload also begins a line, so a match only means "look closer"; a read that begins
-    with one of them (or with the LF of a split CRLF) may continue such a line."""
-    # An int operand makes ``in`` one memchr; a bytes one first fails (and formats) a TypeError.
-    if 0x2B not in data and 0x3D not in data and 0x28 not in data:  # no '+', '=', '(': the usual case
-        return data[0] == 0x0A
-    find = data.find
-    return data[0] in b"+=(\n" or find(b"\r\n+") >= 0 or find(b"\r\n=") >= 0 or find(b"\r\n(") >= 0
-
-
 class ProtocolError(Exception):
     """A request that breaks RESP; the text follows ``Protocol error: ``."""
 
@@ -121,7 +109,13 @@ class RequestParser:
                     raise hiredis.ProtocolError
                 b"".join(request)  # TypeError for any element that is not bytes
                 out.append(request)
-            if out and _may_hold_string_header(data) and not self._bulk_strings_only(data, len(out)):
+            # Bytes that may begin a non-bulk string (+ = ( LF), tested with int operands (one
+            # memchr each; a bytes operand fails and formats a TypeError first).
+            if (
+                out
+                and (0x2B in data or 0x3D in data or 0x28 in data or data[0] == 0x0A)
+                and self._holds_non_bulk_string(data, len(out))
+            ):
                 raise hiredis.ProtocolError
         except (hiredis.ProtocolError, TypeError):
             # Replay the whole read in the pure parser: it runs the requests before the bad one
@@ -147,17 +141,23 @@ class RequestParser:
             self._check_partial()
         return out
 
-    def _bulk_strings_only(self, data: bytes, count: int) -> bool:
-        """Whether the read's requests hold bulk strings only: hiredis also returns bytes for a
-        simple (+), verbatim (=) or big number (() string, which Redis refuses in a request."""
+    def _holds_non_bulk_string(self, data: bytes, count: int) -> bool:
+        """Whether one of the read's requests holds a string that is not a bulk string: hiredis
+        also returns bytes for a simple (+), verbatim (=) or big number (() string, which Redis
+        refuses in a request. Such an element begins a line with its type byte; so does a bulk
+        string's payload, so a line that begins that way only means a closer look. A read that
+        begins with one of them (or with the LF of a split CRLF) may continue such a line."""
+        find = data.find
+        if data[0] not in b"+=(\n" and find(b"\r\n+") < 0 and find(b"\r\n=") < 0 and find(b"\r\n(") < 0:
+            return False
         scan = _PureScanner(b"".join(self._held) + data if self._held else data, self)
         scan.skip(self._returned_since_empty)
         try:
             for _ in range(count):
                 scan.next_request()
         except ProtocolError:
-            return False
-        return True
+            return True
+        return False
 
     def _hold(self, data: bytes) -> None:
         self._held.append(data)

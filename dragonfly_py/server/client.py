@@ -107,6 +107,7 @@ class Client:
     # -- execution ---------------------------------------------------------------------------
     def execute(self, argv: list[bytes]) -> Any:
         """Run one request through every check Redis's processCommand makes."""
+        self.server.state_epoch += 1  # it may change what the direct path depends on
         name = argv[0].lower()
         cmd = self.commands.get(name)
         if cmd is None or cmd.subcommands:

@@ -41,6 +41,8 @@ class ClientConnection(asyncio.Protocol):
         self.pending: list[list[bytes]] = []  # requests waiting behind a blocked one
         self.closed = False
         self._soft_limit_since: float | None = None
+        self._direct = NO_DIRECT_COMMANDS  # direct_commands() as of server.state_epoch ...
+        self._direct_epoch = -1  # ... this one
 
     # -- asyncio callbacks -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -92,13 +94,10 @@ class ClientConnection(asyncio.Protocol):
                 self.run(requests)
         if self.parser.error is not None:
             self._protocol_error(self.parser.error)
-        pending = server.pending_flush
-        if pending:
-            if len(pending) == 1 and client in pending:  # only this client's replies (most reads)
-                pending.clear()
-                self.flush()
-            else:
-                server.flush_pending(replication=False)
+        if client.output or client.close_after_reply:
+            self.flush()
+        if server.pending_flush:  # replies and pushes the read queued for other clients
+            server.flush_pending(replication=False)
 
     def fileno(self) -> int:
         sock = self.transport.get_extra_info("socket") if self.transport else None
@@ -113,7 +112,6 @@ class ClientConnection(asyncio.Protocol):
         client = self.client
         assert client is not None
         server = self.server
-        execute = client.execute
         append = client.output.append
         keyspace = server.keyspace
         primary = server.primary
@@ -121,7 +119,7 @@ class ClientConnection(asyncio.Protocol):
         if slowlog_ns < 0:  # the slowlog is off
             slowlog_ns = 1 << 63
         server.current_client = client
-        direct = self._direct_commands()
+        direct = self._direct if self._direct_epoch == server.state_epoch else self.direct_commands()
         feeding = primary.feeding
         last: Command | None = None
         # Inside the batch a command's clock starts where the previous one stopped; only the
@@ -130,7 +128,7 @@ class ClientConnection(asyncio.Protocol):
         for index, argv in enumerate(requests):
             cmd = direct.get(argv[0])
             if cmd is not None and (len(argv) == cmd.arity or -len(argv) <= cmd.arity < 0):
-                # Client.execute and Client.call, less what cannot apply (see _direct_commands).
+                # Client.execute and Client.call, less what cannot apply (see direct_commands).
                 if feeding:
                     if primary.held and not cmd.write:  # it may read the stream's offset
                         primary.release_held()
@@ -161,9 +159,9 @@ class ClientConnection(asyncio.Protocol):
                     client.last_command = last.full_name
                     last = None
                 client.clock_mark = mark
-                reply = execute(argv)
+                reply = client.execute(argv)
                 mark = client.clock_mark or perf_counter_ns()
-                direct = self._direct_commands()
+                direct = self.direct_commands()
                 feeding = primary.feeding
             cls = reply.__class__
             # The commonest replies are formatted here, without a call into encode().
@@ -202,17 +200,18 @@ class ClientConnection(asyncio.Protocol):
         if last is not None:
             client.last_command = last.full_name
         client.clock_mark = 0
-        server.pending_flush.add(client)
         if self.parser.strict and client.authenticated:
             self.parser.strict = False
-        client.last_interaction = server.clock()
+        # perf_counter is time.monotonic's clock (CLOCK_MONOTONIC), read once more above.
+        client.last_interaction = mark / 1e9
 
-    def _direct_commands(self) -> dict[bytes, Command]:
+    def direct_commands(self) -> dict[bytes, Command]:
         """The commands run() may call without Client.execute's checks, or none when the state
         of the client or server needs them: the checks only matter once something changed it,
-        and no direct command changes any of it."""
+        and no direct command changes any of it (kept until server.state_epoch moves on)."""
         client, server = self.client, self.server
         assert client is not None
+        self._direct_epoch = server.state_epoch
         if (
             client.authenticated
             and client.multi is None
@@ -225,8 +224,10 @@ class ClientConnection(asyncio.Protocol):
             and not server.monitors
             and client.commands is COMMANDS
         ):
-            return DIRECT_COMMANDS
-        return NO_DIRECT_COMMANDS
+            self._direct = DIRECT_COMMANDS
+        else:
+            self._direct = NO_DIRECT_COMMANDS
+        return self._direct
 
     def resume(self) -> None:
         """Continue with requests that queued up while the client was blocked."""
@@ -235,6 +236,7 @@ class ClientConnection(asyncio.Protocol):
         requests, self.pending = self.pending, []
         if requests:
             self.run(requests)
+        self.flush()
         self.server.flush_pending(replication=False)
 
     def flush(self) -> None:

@@ -129,6 +129,11 @@ class Server:
         self.waiters: dict[tuple[int, bytes], deque[Client]] = self.keyspace.blocking
         self.ready_keys = self.keyspace.ready_keys
         self.restricted = False  # loading, replica, MISCONF...: see reject_reason
+        # Moves on with every command that goes through Client.execute's checks and with every
+        # change of the restrictions: connections keep the direct command table they worked out
+        # while it stands (ClientConnection.direct_commands). Only such commands and restrictions
+        # change what that table depends on.
+        self.state_epoch = 0
         self.loading = False
         self.last_save = int(time.time())
         self.listeners: list[asyncio.AbstractServer] = []
@@ -369,6 +374,7 @@ class Server:
 
     def update_restrictions(self) -> None:
         """Recompute whether commands need the slow checks of reject_reason."""
+        self.state_epoch += 1
         self.restricted = (
             self.loading
             or self.persistence.writes_refused()

@@ -250,3 +250,20 @@ def test_recent_max_input_buffer_shows_a_pending_request(shared_dragonfly: Serve
         client.close()
     finally:
         conn.close()
+
+
+def test_monitor_sees_a_client_that_was_already_running_commands(shared_dragonfly: ServerProcess) -> None:
+    # The worker's connection has taken the path without per-command checks before MONITOR
+    # starts: it must see that a monitor now needs each of its commands.
+    worker, monitor = RawConnection(shared_dragonfly.port), RawConnection(shared_dragonfly.port)
+    try:
+        worker.send_raw(RawConnection.encode(["SET", "mon:k", "1"]) + RawConnection.encode(["GET", "mon:k"]))
+        assert [worker.read(), worker.read()] == [b"OK", b"1"]
+        assert monitor.call("MONITOR") == b"OK"
+        worker.send_raw(RawConnection.encode(["GET", "mon:k"]) + RawConnection.encode(["INCR", "mon:n"]))
+        assert [worker.read(), worker.read()] == [b"1", 1]
+        lines = [monitor.read(), monitor.read()]
+        assert lines[0].endswith(b'"GET" "mon:k"') and lines[1].endswith(b'"INCR" "mon:n"'), lines
+    finally:
+        worker.close()
+        monitor.close()

@@ -821,7 +821,7 @@ def test_pipelined_script_replies_match_redis(
 
 
 # Commands that change how the rest of a pipeline runs, between commands the server calls
-# without its per-command checks while nothing needs them (ClientConnection._direct_commands).
+# without its per-command checks while nothing needs them (ClientConnection.direct_commands).
 STATE_CHANGING_PIPELINE = [
     "SET a 1",
     "MULTI",
