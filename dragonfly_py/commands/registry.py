@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dragonfly_py import errors
+from dragonfly_py.replication.propagate import ALWAYS_PROPAGATED, REWRITES, Rewrite
 
 if TYPE_CHECKING:
     from dragonfly_py.server.client import Client
@@ -68,9 +69,16 @@ class Command:
     # while latency tracking is on: a call costs the hot path one append.
     durations: list[int] = field(default_factory=list)
     latency: Any = None
+    # Propagation to replicas: the rewrite into its effects (None: as sent), and whether it goes
+    # out even when it changed nothing (FLUSHALL, PUBLISH ...).
+    rewrite: Rewrite | None = None
+    always_propagated: bool = False
 
     def __post_init__(self) -> None:
         self.full_name = f"{self.parent.name}|{self.name}" if self.parent else self.name
+        if self.parent is None:
+            self.rewrite = REWRITES.get(self.name.encode())
+            self.always_propagated = self.name.encode() in ALWAYS_PROPAGATED
         unknown = self.flags - KNOWN_FLAGS
         assert not unknown, f"{self.name}: unknown flags {unknown}"
         self.write = "write" in self.flags

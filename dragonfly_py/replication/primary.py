@@ -17,10 +17,10 @@ import hiredis
 
 from dragonfly_py.protocol.resp import ReplyError, encode_command
 from dragonfly_py.replication.backlog import Backlog
-from dragonfly_py.replication.propagate import ALWAYS_PROPAGATED, REWRITES
 from dragonfly_py.server.markers import BLOCKED
 
 if TYPE_CHECKING:
+    from dragonfly_py.commands.registry import Command
     from dragonfly_py.protocol.parser import RequestParser
     from dragonfly_py.server.client import Client
     from dragonfly_py.server.server import Server
@@ -136,17 +136,16 @@ class Primary:
             self.feed_command(self.last_db, argv)
         source[0].woff = self.offset
 
-    def after_call(self, client: Client, argv: Argv, reply: Any, write: bool, changed: bool) -> None:
+    def after_call(self, client: Client, cmd: Command, argv: Argv, reply: Any, changed: bool) -> None:
         """End of a command (or of a served blocked one): feed its effect if it changed the dataset
         (Redis's propagate), and close the execution unit at the top level."""
-        name = argv[0].lower()
         if (
-            ((changed and write) or name in ALWAYS_PROPAGATED)
+            ((changed and cmd.write) or cmd.always_propagated)
             and reply is not None
             and reply.__class__ is not ReplyError
             and reply is not BLOCKED
         ):
-            rewrite = REWRITES.get(name)
+            rewrite = cmd.rewrite
             produced = None if rewrite is None else rewrite(client, argv, reply)  # None: as sent
             db = client.db.index
             if self.depth == 1 and not self.unit and (produced is None or len(produced) == 1):

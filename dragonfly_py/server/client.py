@@ -170,7 +170,7 @@ class Client:
         if reply is BLOCKED and hasattr(self.blocked, "argv"):  # a key wait (BlockState), not WAIT
             self.blocked.argv = argv  # propagated in its non-blocking form once served
         if feeding:
-            primary.after_call(self, argv, reply, cmd.write, server.keyspace.dirty != dirty)
+            primary.after_call(self, cmd, argv, reply, server.keyspace.dirty != dirty)
         tracking = self.tracking
         if tracking is not None:
             if "readonly" in cmd.flags:

@@ -147,7 +147,7 @@ class ClientConnection(asyncio.Protocol):
                 elapsed = end - mark
                 mark = end
                 if feeding:
-                    primary.after_call(client, argv, reply, cmd.write, keyspace.dirty != dirty)
+                    primary.after_call(client, cmd, argv, reply, keyspace.dirty != dirty)
                 cmd.durations.append(elapsed)
                 if elapsed >= slowlog_ns:
                     server.slowlog.add(client, argv, elapsed // 1000)

@@ -498,7 +498,8 @@ class Server:
         primary.depth += 1
         dirty = self.keyspace.dirty
         reply = state.retry()
-        primary.after_call(client, state.argv, reply, True, self.keyspace.dirty != dirty)
+        command = client.commands[state.argv[0].lower()]
+        primary.after_call(client, command, state.argv, reply, self.keyspace.dirty != dirty)
         return reply
 
     # -- keyspace events ---------------------------------------------------------------------
