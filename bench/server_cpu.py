@@ -4,13 +4,17 @@ For each command and pipeline depth, redis-benchmark drives one server at a time
 CPU time (utime + stime from /proc/PID/stat) before and after gives CPU per request. Prints a table
 with the ratio ours / redis. Not a test: absolute numbers on a shared 2-core machine mean little.
 
-    python3 bench/server_cpu.py [--requests 200000] [--tests set,get] [--pipelines 1,16]
+    python3 bench/server_cpu.py [--requests 200000] [--tests set,get] [--pipelines 1,16] [--repeat 3]
+
+This machine's CPU time per request can swing by a third from one run to the next, so each
+figure is the median of --repeat runs, the two servers taking turns.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -67,6 +71,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200_000)
     parser.add_argument("--tests", default=TESTS)
     parser.add_argument("--pipelines", default="1,16")
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         redis = start_redis(Path(tmp))
@@ -76,8 +81,12 @@ def main() -> None:
             for pipeline in (int(p) for p in args.pipelines.split(",")):
                 for test in args.tests.split(","):
                     requests = args.requests if pipeline > 1 else args.requests // 4
-                    theirs = measure(redis, test, pipeline, requests)
-                    mine = measure(ours, test, pipeline, requests)
+                    runs = [
+                        (measure(redis, test, pipeline, requests), measure(ours, test, pipeline, requests))
+                        for _ in range(args.repeat)
+                    ]
+                    theirs = statistics.median(r for r, _ in runs)
+                    mine = statistics.median(o for _, o in runs)
                     target = TARGETS.get(test, DEFAULT_TARGET)
                     ratio = mine / theirs if theirs else float("inf")
                     flag = "" if ratio <= target else "  over"

@@ -513,8 +513,8 @@ class Server:
         self.keyspace.active_expire_cycle()
         self.persistence.cron()
         self.primary.cron()
-        self.fold_durations()
         stats, now = self.stats, time.monotonic()
+        # commands_processed() folds the calls' durations (the latency histograms too).
         self._samples.append((now, self.commands_processed(), stats.net_input_bytes, stats.net_output_bytes))
         if not self._cron_ticks % max(1, self.config["hz"]):
             self._sample_client_buffers()
