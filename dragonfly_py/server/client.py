@@ -157,11 +157,8 @@ class Client:
         keyspace.counting_lookups = cmd.reads_keys
         try:
             reply = cmd.handler(self, argv)  # type: ignore[misc]
-        except ReplyError as exc:
-            reply = exc
-            cmd.failed_calls += 1
         except Exception as exc:
-            reply = self.internal_error(cmd, exc)
+            reply = self.failed_call(cmd, exc)
         keyspace.counting_lookups = False
         end = perf_counter_ns()
         elapsed = end - start
@@ -178,16 +175,19 @@ class Client:
             if self.multi is None and not self.in_exec and not cmd.full_name.startswith("client|"):
                 tracking.caching = False  # CLIENT CACHING covers the next command (or transaction)
         cmd.durations.append(elapsed)  # counted at the next fold (Server.fold_durations)
-        if elapsed >= server.slowlog_threshold_ns >= 0:
+        if elapsed >= server.slowlog_threshold_ns:
             server.slowlog.add(self, argv, elapsed // 1000)
         if server.ready_keys:
             server.serve_blocked_clients()
         return reply
 
-    def internal_error(self, cmd: Command, exc: Exception) -> ReplyError:
-        """A bug must cost one reply, never the connection or the server."""
-        self.server.log.exception("Command raised", command=cmd.full_name)
+    def failed_call(self, cmd: Command, exc: Exception) -> ReplyError:
+        """The reply of a handler that raised: its error reply, or, for a bug, an internal error
+        (a bug must cost one reply, never the connection or the server)."""
         cmd.failed_calls += 1
+        if isinstance(exc, ReplyError):
+            return exc
+        self.server.log.exception("Command raised", command=cmd.full_name)
         return ReplyError(f"ERR internal error in '{cmd.full_name}': {type(exc).__name__}")
 
     def _flag_transaction(self) -> None:

@@ -116,8 +116,6 @@ class ClientConnection(asyncio.Protocol):
         keyspace = server.keyspace
         primary = server.primary
         slowlog_ns = server.slowlog_threshold_ns
-        if slowlog_ns < 0:  # the slowlog is off
-            slowlog_ns = 1 << 63
         server.current_client = client
         direct = self._direct if self._direct_epoch == server.state_epoch else self.direct_commands()
         feeding = primary.feeding
@@ -137,11 +135,8 @@ class ClientConnection(asyncio.Protocol):
                 keyspace.counting_lookups = cmd.reads_keys
                 try:
                     reply = cmd.handler(client, argv)  # type: ignore[misc]
-                except ReplyError as exc:
-                    reply = exc
-                    cmd.failed_calls += 1
                 except Exception as exc:
-                    reply = client.internal_error(cmd, exc)
+                    reply = client.failed_call(cmd, exc)
                 keyspace.counting_lookups = False
                 end = perf_counter_ns()
                 elapsed = end - mark

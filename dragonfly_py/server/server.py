@@ -162,7 +162,8 @@ class Server:
         self.current_client: Client | None = None  # the client whose command runs (NOLOOP)
         self.persistence = Persistence(self)
         self.shutdown_request = ShutdownRequest()
-        self.slowlog_threshold_ns = config["slowlog-log-slower-than"] * 1000
+        self.slowlog_threshold_ns = 0
+        self._set_slowlog_threshold(config["slowlog-log-slower-than"])
         self.latency_tracking: bool = config["latency-tracking"]
         config.on_change("latency-tracking", self._set_latency_tracking)
         config.on_change("slowlog-log-slower-than", self._set_slowlog_threshold)
@@ -232,7 +233,8 @@ class Server:
                 client.authenticated = True
 
     def _set_slowlog_threshold(self, value: int) -> None:
-        self.slowlog_threshold_ns = value * 1000
+        """A negative slowlog-log-slower-than turns the slowlog off: then no duration reaches it."""
+        self.slowlog_threshold_ns = value * 1000 if value >= 0 else 1 << 63
 
     def _set_latency_tracking(self, value: bool) -> None:
         self.latency_tracking = value
