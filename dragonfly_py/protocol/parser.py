@@ -109,12 +109,13 @@ class RequestParser:
                     raise hiredis.ProtocolError
                 b"".join(request)  # TypeError for any element that is not bytes
                 out.append(request)
-            # Bytes that may begin a non-bulk string (+ = ( LF), tested with int operands (one
-            # memchr each; a bytes operand fails and formats a TypeError first).
+            # Bytes that may begin a non-bulk string (+ = ( LF) or a request that is no array
+            # (~ |), tested with int operands (one memchr each; a bytes operand fails and formats
+            # a TypeError first).
             if (
                 out
-                and (0x2B in data or 0x3D in data or 0x28 in data or data[0] == 0x0A)
-                and self._holds_non_bulk_string(data, len(out))
+                and (0x2B in data or 0x3D in data or 0x28 in data or 0x7E in data or 0x7C in data or data[0] == 0x0A)
+                and self._misframed(data, len(out))
             ):
                 raise hiredis.ProtocolError
         except (hiredis.ProtocolError, TypeError):
@@ -141,19 +142,31 @@ class RequestParser:
             self._check_partial()
         return out
 
-    def _holds_non_bulk_string(self, data: bytes, count: int) -> bool:
-        """Whether one of the read's requests holds a string that is not a bulk string: hiredis
-        also returns bytes for a simple (+), verbatim (=) or big number (() string, which Redis
-        refuses in a request. Such an element begins a line with its type byte; so does a bulk
-        string's payload, so a line that begins that way only means a closer look. A read that
-        begins with one of them (or with the LF of a split CRLF) may continue such a line."""
+    def _misframed(self, data: bytes, count: int) -> bool:
+        """Whether hiredis read one of the read's requests otherwise than Redis would:
+        - an element that is a simple (+), verbatim (=) or big number (() string, which hiredis
+          returns as bytes and Redis refuses;
+        - a request that begins with a set (~) or an attribute (|), which hiredis returns as a
+          list and Redis reads as an inline command, as it does anything but '*'.
+        Either begins a line with its type byte; so does a bulk string's payload, so such a
+        line only means a closer look. A read that begins with one of them (or with the LF of a
+        split CRLF) may continue such a line."""
         find = data.find
-        if data[0] not in b"+=(\n" and find(b"\r\n+") < 0 and find(b"\r\n=") < 0 and find(b"\r\n(") < 0:
+        if (
+            data[0] not in b"+=(~|\n"
+            and find(b"\r\n+") < 0
+            and find(b"\r\n=") < 0
+            and find(b"\r\n(") < 0
+            and find(b"\r\n~") < 0
+            and find(b"\r\n|") < 0
+        ):
             return False
         scan = _PureScanner(b"".join(self._held) + data if self._held else data, self)
         scan.skip(self._returned_since_empty)
         try:
             for _ in range(count):
+                if scan.buf[scan.pos] != 0x2A:  # '*'
+                    return True
                 scan.next_request()
         except ProtocolError:
             return True

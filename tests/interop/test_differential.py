@@ -953,6 +953,35 @@ def test_refused_framings_match_redis(raw: bytes, real_redis: ServerProcess, sha
     assert replies[0][0] == b"before" and replies[0][-1][0] == "error"
 
 
+# A request that does not begin with '*' is an inline command, wherever it sits in a read; hiredis
+# would parse these as RESP3 aggregates (set, attribute, map, push) that look like arrays.
+INLINE_MID_READ = [
+    b"~1\r\n$4\r\nPING\r\n",
+    b"|1\r\n+a\r\n+b\r\n*1\r\n$4\r\nPING\r\n",
+    b"%1\r\n$4\r\nPING\r\n$1\r\nb\r\n",
+    b">1\r\n$4\r\nPING\r\n",
+]
+
+
+@pytest.mark.parametrize("raw", INLINE_MID_READ, ids=repr)
+def test_inline_requests_inside_a_read_match_redis(
+    raw: bytes, real_redis: ServerProcess, shared_dragonfly: ServerProcess
+) -> None:
+    replies: list[list[object]] = []
+    for server in (real_redis, shared_dragonfly):
+        conn = server.connect()
+        try:
+            conn.send_raw(RawConnection.encode(["ECHO", "before"]) + raw + RawConnection.encode(["ECHO", "after"]))
+            got: list[object] = []
+            while not got or got[-1] != b"after":
+                got.append(_errors_as_text(conn.read()))
+            replies.append(got)
+        finally:
+            conn.close()
+    assert replies[1] == replies[0]
+    assert any(isinstance(reply, tuple) for reply in replies[0])  # Redis saw inline commands
+
+
 DIRTY_COUNTED = [
     "HSET h a 1 b 2 c 3",
     "HSET h a 9 d 4",

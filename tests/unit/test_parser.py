@@ -115,6 +115,17 @@ def test_string_elements_that_hiredis_reads_as_bytes_are_refused() -> None:
         assert parse_all(encode([b"PING"]) + bad[: cut - 1], bad[cut - 1 :]) == expected  # CR | LF
 
 
+def test_requests_that_begin_like_resp3_aggregates_are_inline() -> None:
+    # hiredis returns a set (~) or an attribute (|) as a list, as it does an array; Redis reads
+    # a request that does not begin with '*' as an inline command, wherever it sits in a read.
+    for aggregate in (b"~1\r\n$4\r\nPING\r\n", b"|1\r\n+a\r\n+b\r\n"):
+        lines = [line.split() for line in aggregate.split(b"\r\n")[:-1]]
+        expected = ([[b"PING"], *lines, [b"ECHO", b"x"]], None)
+        data = encode([b"PING"]) + aggregate + encode([b"ECHO", b"x"])
+        assert parse_all(data) == expected
+        assert parse_all(*[data[i : i + 1] for i in range(len(data))]) == expected
+
+
 def test_payloads_that_begin_like_string_headers_are_arguments() -> None:
     requests = [[b"ZRANGEBYSCORE", b"z", b"(1", b"+inf"], [b"XADD", b"s", b"MAXLEN", b"=", b"5", b"*", b"f", b"v"]]
     data = b"".join(encode(r) for r in requests)
@@ -176,7 +187,9 @@ def test_split_args_escapes() -> None:
 
 argv_strategy = st.lists(st.lists(st.binary(max_size=40), min_size=1, max_size=5), min_size=1, max_size=8)
 # Payloads that look like RESP lines: the parser must still read them as the arguments they are.
-line_like = st.lists(st.sampled_from([b"+", b"=", b"(", b"\r", b"\n", b"$", b"*", b":", b"-", b"x", b"1"]), max_size=12)
+line_like = st.lists(
+    st.sampled_from([b"+", b"=", b"(", b"~", b"|", b"\r", b"\n", b"$", b"*", b":", b"-", b"x", b"1"]), max_size=12
+)
 framing_argv = st.lists(st.lists(line_like.map(b"".join), min_size=1, max_size=5), min_size=1, max_size=8)
 
 
