@@ -37,6 +37,8 @@ ZADD_OPTIONS = frozenset({b"nx", b"xx", b"gt", b"lt", b"ch", b"incr"})
 
 @command("zadd", -4, "write denyoom fast", keys=(1, 1, 1), **Z)
 def zadd(client: Client, argv: list[bytes]) -> Any:
+    if len(argv) == 4 and argv[2].isdigit():  # ZADD key score member, the commonest form
+        return _zadd_one(client.db, argv[1], float(argv[2]), argv[3])
     flags: set[bytes] = set()
     i = 2
     while i < len(argv) and (option := argv[i].lower()) in ZADD_OPTIONS:
@@ -90,6 +92,21 @@ def zadd(client: Client, argv: list[bytes]) -> Any:
     if incr:
         return result
     return added + changed if b"ch" in flags else added
+
+
+def _zadd_one(db: Database, key: bytes, score: float, member: bytes) -> int:
+    """ZADD of one pair without options: zadd's walk, less what cannot apply."""
+    zset = db.get(key)
+    if zset is None:
+        zset = ZSet()
+        db.set(key, zset, changes=0)
+    elif zset.__class__ is not ZSet:
+        raise errors.WRONGTYPE
+    if zset.scores.get(member) == score:
+        return 0
+    added = zset.add(member, score)
+    db.modified(key, 1)
+    return 1 if added else 0
 
 
 @command("zincrby", 4, "write denyoom fast", keys=(1, 1, 1), **Z)
@@ -386,19 +403,26 @@ def pop_scored(client: Client, db: Database, key: bytes, count: int, highest: bo
     for _, member in items:
         zset.remove(member)
     if items:
-        db.modified(key, len(items))
-        if not zset:
-            db.delete(key, changes=0)
+        _popped(db, key, zset, len(items))
     return items
 
 
+def _popped(db: Database, key: bytes, zset: ZSet, count: int) -> None:
+    db.modified(key, count)
+    if not zset:
+        db.delete(key, changes=0)
+
+
 def _pop(client: Client, argv: list[bytes], highest: bool) -> Any:
-    count = optional_count(argv)
-    items = pop_scored(client, client.db, argv[1], 1 if count is None else count, highest)
-    if len(argv) == 2 and items:
-        score, member = items[0]
+    if len(argv) == 2:  # one member, the commonest form
+        zset = _zset(client.db, argv[1])
+        if zset is None:
+            return []
+        score, member = zset.pop(highest)
+        _popped(client.db, argv[1], zset, 1)
         return [member, score] if client.resp3 else [member, format_double(score)]
-    return _with_scores(client, items)
+    count = optional_count(argv)
+    return _with_scores(client, pop_scored(client, client.db, argv[1], 1 if count is None else count, highest))
 
 
 @command("zpopmin", -2, "write fast", keys=(1, 1, 1), **Z)

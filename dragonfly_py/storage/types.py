@@ -50,6 +50,12 @@ class ZSet:
         self.order.remove((score, member))
         return True
 
+    def pop(self, highest: bool) -> tuple[float, bytes]:
+        """Remove and return the (score, member) with the lowest score, or the highest."""
+        score, member = self.order.pop(-1 if highest else 0)
+        del self.scores[member]
+        return score, member
+
     def rank(self, member: bytes) -> int | None:
         score = self.scores.get(member)
         return None if score is None else self.order.index((score, member))

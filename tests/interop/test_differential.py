@@ -395,6 +395,20 @@ SCRIPTS: dict[str, str] = {
     """,
     "zsets": """
         ZADD z 1 a 2 b 3 c
+        ZADD z 1 a
+        ZADD z 7 a
+        ZADD z 1 a
+        ZADD z 0 new
+        ZADD z 007 lead
+        ZPOPMIN z
+        ZPOPMAX z
+        SET zstr v
+        ZADD zstr 1 a
+        ZPOPMIN zstr
+        ZPOPMAX zstr
+        ZADD one 5 m
+        ZPOPMAX one
+        EXISTS one
         ZADD z NX 10 a 4 d
         ZADD z XX 10 a 5 e
         ZADD z XX NX 1 a
@@ -989,6 +1003,10 @@ DIRTY_COUNTED = [
     "RPUSH l c",
     "SADD s a b a",
     "ZADD z 1 a 2 b",
+    "ZADD z 3 c",
+    "ZADD z 3 c",
+    "ZADD z 4 c",
+    "ZPOPMIN z",
     "MSET x 1 y 2",
     "INCR n",
     "SET k v",
