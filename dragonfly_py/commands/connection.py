@@ -38,8 +38,7 @@ def check_password(client: Client, username: bytes, password: bytes) -> None:
         entry = LogEntry("auth", "toplevel", "AUTH", name, client.info_line(), time.time())
         users.log_denial(entry, client.server.config["acllog-max-len"])
         raise errors.WRONGPASS
-    client.authenticated = True
-    client.user = name
+    client.authenticate(name)
 
 
 @command("auth", -2, "noscript loading stale fast no_auth sentinel", group="connection")

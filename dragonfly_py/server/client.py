@@ -98,6 +98,14 @@ class Client:
         # one ended: a command's duration starts there, so each command reads the clock once.
         self.clock_mark = 0
 
+    def authenticate(self, user: str | None = None) -> None:
+        """Authenticated from now on: the parser drops the limits of unauthenticated clients."""
+        self.authenticated = True
+        if user is not None:
+            self.user = user
+        if self.conn is not None:
+            self.conn.parser.strict = False
+
     # -- output ------------------------------------------------------------------------------
     def send(self, reply: Any) -> None:
         """Queue a reply (or push) for this client; the server flushes after the batch."""

@@ -32,8 +32,9 @@ class ClientConnection(asyncio.Protocol):
 
     def __init__(self, server: Server) -> None:
         self.server = server
-        self.transport: asyncio.Transport | None = None
-        self.client: Client | None = None
+        # Both are set by connection_made, which asyncio calls before anything else.
+        self.transport: asyncio.Transport
+        self.client: Client
         self.parser = RequestParser(
             max_bulk_len=server.config["proto-max-bulk-len"],
             max_query_buffer=server.config["client-query-buffer-limit"],
@@ -69,13 +70,12 @@ class ClientConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        if self.client is not None:
-            self.server.remove_client(self.client)
+        self.server.remove_client(self.client)
 
     def data_received(self, data: bytes) -> None:
-        client = self.client
-        if client is None or self.closed:
+        if self.closed:
             return
+        client = self.client
         server = self.server
         server.keyspace.now = time_ns() // 1_000_000  # now_ms(), inline: it runs once per read
         stats = server.stats
@@ -94,23 +94,30 @@ class ClientConnection(asyncio.Protocol):
                 self.run(requests)
         if self.parser.error is not None:
             self._protocol_error(self.parser.error)
-        if client.output or client.close_after_reply:
+        output = client.output
+        if output and not client.close_after_reply:  # flush(), inline: this runs for every read
+            payload = output[0] if len(output) == 1 else b"".join(output)
+            output.clear()
+            self.transport.write(payload)
+            stats.writes_processed += 1
+            stats.net_output_bytes += len(payload)
+            self.after_write()
+        elif client.close_after_reply:
             self.flush()
         if server.pending_flush:  # replies and pushes the read queued for other clients
             server.flush_pending(replication=False)
 
     def fileno(self) -> int:
-        sock = self.transport.get_extra_info("socket") if self.transport else None
+        sock = self.transport.get_extra_info("socket")
         return sock.fileno() if sock is not None else -1
 
     def output_size(self) -> int:
-        return self.transport.get_write_buffer_size() if self.transport and not self.closed else 0
+        return 0 if self.closed else self.transport.get_write_buffer_size()
 
     # -- request loop ------------------------------------------------------------------------
     def run(self, requests: list[list[bytes]]) -> None:
         """Execute requests in order until one blocks; the rest wait in ``pending``."""
         client = self.client
-        assert client is not None
         server = self.server
         append = client.output.append
         keyspace = server.keyspace
@@ -156,6 +163,7 @@ class ClientConnection(asyncio.Protocol):
                 client.clock_mark = mark
                 reply = client.execute(argv)
                 mark = client.clock_mark or perf_counter_ns()
+                client.clock_mark = 0
                 direct = self.direct_commands()
                 feeding = primary.feeding
             cls = reply.__class__
@@ -194,9 +202,6 @@ class ClientConnection(asyncio.Protocol):
                 break
         if last is not None:
             client.last_command = last.full_name
-        client.clock_mark = 0
-        if self.parser.strict and client.authenticated:
-            self.parser.strict = False
         # perf_counter is time.monotonic's clock (CLOCK_MONOTONIC), read once more above.
         client.last_interaction = mark / 1e9
 
@@ -205,7 +210,6 @@ class ClientConnection(asyncio.Protocol):
         of the client or server needs them: the checks only matter once something changed it,
         and no direct command changes any of it (kept until server.state_epoch moves on)."""
         client, server = self.client, self.server
-        assert client is not None
         self._direct_epoch = server.state_epoch
         if (
             client.authenticated
@@ -226,7 +230,7 @@ class ClientConnection(asyncio.Protocol):
 
     def resume(self) -> None:
         """Continue with requests that queued up while the client was blocked."""
-        if self.closed or self.client is None or self.client.blocked is not None:
+        if self.closed or self.client.blocked is not None:
             return
         requests, self.pending = self.pending, []
         if requests:
@@ -237,8 +241,6 @@ class ClientConnection(asyncio.Protocol):
     def flush(self) -> None:
         """Write everything the client has queued, then enforce its output buffer limit."""
         client = self.client
-        if client is None or self.transport is None:
-            return
         output = client.output
         if output:
             if not self.closed:
@@ -255,7 +257,6 @@ class ClientConnection(asyncio.Protocol):
 
     def after_write(self) -> None:
         """Enforce the output buffer limit on what the socket did not take."""
-        assert self.transport is not None
         if not self.closed and self.transport.get_write_buffer_size():
             self.check_output_limit()
         else:  # everything was written: no limit can be exceeded, and a soft one starts over
@@ -263,7 +264,6 @@ class ClientConnection(asyncio.Protocol):
 
     def check_output_limit(self) -> None:
         client = self.client
-        assert client is not None and self.transport is not None
         limit = self.server.output_limit_for(client)
         if limit is None:
             return
@@ -287,7 +287,6 @@ class ClientConnection(asyncio.Protocol):
 
     def _protocol_error(self, message: str) -> None:
         client = self.client
-        assert client is not None
         if message == "query buffer limit":
             self.server.log.warning("Closing client that reached max query buffer length", client=client.info_line())
         else:
@@ -298,10 +297,9 @@ class ClientConnection(asyncio.Protocol):
 
     def _close(self, abort: bool = False) -> None:
         """Stop serving this client at once; abort drops output a stuck reader never takes."""
-        if not self.closed and self.transport is not None:
+        if not self.closed:
             self.closed = True
-            if self.client is not None:
-                self.server.remove_client(self.client)
+            self.server.remove_client(self.client)
             if abort:
                 self.transport.abort()
             else:

@@ -230,7 +230,7 @@ class Server:
         self.users.set_requirepass(value)
         if self.users.default_needs_no_password():
             for client in self.clients.values():
-                client.authenticated = True
+                client.authenticate()
 
     def _set_slowlog_threshold(self, value: int) -> None:
         """A negative slowlog-log-slower-than turns the slowlog off: then no duration reaches it."""

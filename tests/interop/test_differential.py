@@ -1262,3 +1262,33 @@ def test_generated_scripts_match_redis(
     makers = _generators(rng)[family]
     lines = [" ".join(rng.choice(makers)().split()) for _ in range(150)]
     _compare(real_redis, shared_dragonfly, lines, resp3=seed % 2 == 1)
+
+
+def test_unauthenticated_limits_end_with_authentication(
+    real_redis: ServerProcess, shared_dragonfly: ServerProcess
+) -> None:
+    """Redis holds a client that still has to authenticate to 10 arguments per request; AUTH
+    lifts that at once, and so does dropping requirepass for a client that never sent AUTH."""
+    wide = RawConnection.encode(["MSET", *(f"k{i}" for i in range(12))])
+    replies: list[list[object]] = []
+    for server in (real_redis, shared_dragonfly):
+        admin = redis.Redis(port=server.port)
+        admin.config_set("requirepass", "secret")
+        refused, authed, freed = (server.connect() for _ in range(3))
+        try:
+            refused.send_raw(wide)
+            got: list[object] = [_errors_as_text(refused.read()), refused.closed_by_server()]
+            got.append(authed.call("AUTH", "secret"))
+            authed.send_raw(wide)
+            got.append(authed.read())
+            got.append(_errors_as_text(freed.call("GET", "k0")))
+            admin.config_set("requirepass", "")
+            freed.send_raw(wide)
+            got.append(freed.read())
+            replies.append(got)
+        finally:
+            admin.config_set("requirepass", "")
+            for conn in (refused, authed, freed):
+                conn.close()
+    assert replies[1] == replies[0]
+    assert replies[0][-1] == b"OK"
