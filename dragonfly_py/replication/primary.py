@@ -139,12 +139,8 @@ class Primary:
     def after_call(self, client: Client, cmd: Command, argv: Argv, reply: Any, changed: bool) -> None:
         """End of a command (or of a served blocked one): feed its effect if it changed the dataset
         (Redis's propagate), and close the execution unit at the top level."""
-        if (
-            ((changed and cmd.write) or cmd.always_propagated)
-            and reply is not None
-            and reply.__class__ is not ReplyError
-            and reply is not BLOCKED
-        ):
+        wanted = (changed and cmd.write) or cmd.always_propagated  # whatever the reply: SET ... GET
+        if wanted and reply.__class__ is not ReplyError and reply is not BLOCKED:  # answers nil, yet writes
             rewrite = cmd.rewrite
             produced = None if rewrite is None else rewrite(client, argv, reply)  # None: as sent
             db = client.db.index

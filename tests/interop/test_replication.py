@@ -403,6 +403,7 @@ def _encode(*args: str) -> bytes:
 PIPELINED_READS: list[list[bytes]] = [
     [b"".join(_encode("SET", f"p:{i}", f"v{i}") for i in range(16)) + _encode("LPUSH", "pl", "a", "b")],
     [_encode("SET", "m:1", "x") + _encode("GET", "m:1") + _encode("SET", "m:2", "y", "KEEPTTL") + _encode("INCR", "c")],
+    [_encode("SET", "m:3", "new", "GET")],  # a write whose reply is nil
     [b"*3\r\n$3\r\nSET\r\n$4\r\nnl:1\r\n$1\r\nv\n\n" + _encode("HSET", "h", "f", "v")],
     [
         b"*3\r\n$3\r\nSET\r\n$4\r\ncut1\r\n",
