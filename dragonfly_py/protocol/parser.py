@@ -78,12 +78,23 @@ class RequestParser:
             self._settle()
         return len(self._pure) if self._pure is not None else self._held_size
 
-    def exact_read(self) -> bool:
-        """Whether the last read held exactly the requests it returned, in Redis's framing, from
-        the start of one request to the end of another: then those bytes are the requests."""
-        if self._maybe_done is not None:
-            self._settle()  # also when the read began unclear: the next one will know
-        return self._began_clean and not self._mid_request
+    def exact_read(self, data: bytes, requests: list[list[bytes]]) -> bool:
+        """Whether ``data``, the last read, held exactly ``requests``, the ones it returned, from
+        the start of the first to the end of the last: then those bytes are the requests, and
+        replicas may get them as they came.
+
+        Where an earlier read ended is only a likely guess (see _settle), so this does not rely
+        on it. hiredis read the read alone, without error; it began with an array where the
+        parser stood between requests, or between two elements of one, where an array would be
+        nested, which feed refuses; and the requests' encodings add up to its length (a header
+        has one spelling, and the two bytes after a payload, which neither Redis nor hiredis
+        check, have a fixed length)."""
+        if not self._began_clean or self._mid_request or data[0] != 0x2A:
+            return False
+        if sum(map(len, map(encode_command, requests))) != len(data):
+            return False
+        self._clear_held()  # the read ended where a request did
+        return True
 
     def feed(self, data: bytes) -> list[list[bytes]]:
         self._began_clean = False
@@ -98,8 +109,7 @@ class RequestParser:
                 self._settle()
             if not self._mid_request:
                 return self._feed_pure(data)
-        # Nothing held of an unfinished request (once settled, nothing held at all).
-        began_clean = self._maybe_done is None and not self._mid_request
+        began_clean = not self._mid_request  # not known to be inside a request (see exact_read)
         reader = self._reader
         reader.feed(data)
         out: list[list[bytes]] = []
@@ -180,13 +190,18 @@ class RequestParser:
         """Decide whether the held bytes end with the last request returned (hiredis is empty)."""
         last, self._maybe_done = self._maybe_done, None
         if last is not None and self._held_ends_with(encode_command(last)):
-            self._held.clear()
-            self._held_size = 0
-            self._returned_since_empty = 0
-            self._early_checked = False
-            self._mid_request = False
+            self._clear_held()
         else:
             self._mid_request = True
+
+    def _clear_held(self) -> None:
+        """hiredis stands between requests: nothing it was fed is part of an unfinished one."""
+        self._held.clear()
+        self._held_size = 0
+        self._returned_since_empty = 0
+        self._early_checked = False
+        self._mid_request = False
+        self._maybe_done = None
 
     def _held_ends_with(self, tail: bytes) -> bool:
         for chunk in reversed(self._held):
@@ -221,12 +236,7 @@ class RequestParser:
 
     def _reset_hiredis(self) -> None:
         self._reader = hiredis.Reader()
-        self._mid_request = False
-        self._maybe_done = None
-        self._held.clear()
-        self._held_size = 0
-        self._returned_since_empty = 0
-        self._early_checked = False
+        self._clear_held()
 
     def _feed_pure(self, data: bytes) -> list[list[bytes]]:
         buf = self._pure if self._pure is not None else bytearray()

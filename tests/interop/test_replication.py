@@ -397,6 +397,16 @@ def _encode(*args: str) -> bytes:
     return hiredis.pack_command(args)
 
 
+# A read that ends between two arguments of a request whose last complete argument ends with the
+# read's last request, byte for byte: only the arguments' lengths can tell where the read ends.
+_LOOKALIKE = _encode("SET", "look:1", "b")
+_LOOKALIKE_CUT = [
+    _encode("SET", "look:0", "a")
+    + _LOOKALIKE
+    + b"*4\r\n$3\r\nSET\r\n$6\r\nlook:2\r\n$%d\r\n%s\r\n" % (len(_LOOKALIKE) - 2, _LOOKALIKE[:-2]),
+    b"$7\r\nKEEPTTL\r\n",
+]
+
 # One read each: writes only (fed whole), writes mixed with a read and a rewrite, a read whose
 # bulk strings end in "\n\n" (Redis skips those two bytes unread), and requests cut between
 # arguments across reads.
@@ -444,6 +454,18 @@ def test_pipelined_reads_reach_the_replica_and_count_as_redis_counts(started: Ca
         _same_data(primary, replica)
     assert offsets[1] == offsets[0]
     _same_data(primaries[0], primaries[1])
+
+
+@pytest.mark.parametrize("replica_kind", ["redis", "ours"])
+def test_a_read_cut_after_a_lookalike_of_its_last_request_reaches_the_replica(
+    started: Callable[..., ServerProcess], replica_kind: str
+) -> None:
+    primary, replica = started("ours"), started(replica_kind)
+    _replicate(replica, primary)
+    _client(primary).set("first", "1")  # the stream has its SELECT: a read's writes may go verbatim
+    _send_reads(primary, _LOOKALIKE_CUT, 3)
+    _wait_in_sync(primary, replica)
+    _same_data(primary, replica)
 
 
 def hiredis_requests(data: bytes) -> list[object]:
