@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dragonfly_py.protocol.parser import RequestParser, _PureScanner, split_args
+from dragonfly_py.protocol.parser import RequestParser, _PureScanner, encoded_size, split_args
 
 
 def encode(argv: list[bytes]) -> bytes:
@@ -214,3 +214,28 @@ def test_inline_any_split(words: list[bytes], cut: int) -> None:
     data = b" ".join(words) + b"\r\n"
     cut %= len(data) + 1
     assert parse_all(data[:cut], data[cut:]) == ([words], None)
+
+
+@given(requests=argv_strategy)
+def test_encoded_size_counts_the_encoding(requests: list[list[bytes]]) -> None:
+    assert encoded_size(requests) == len(b"".join(encode(r) for r in requests))
+    wide = [[b"x" * size for size in (0, 9, 10, 99, 100, 1000, 12345)] * 2]
+    assert encoded_size(wide) == len(encode(wide[0]))
+
+
+def test_exact_read_needs_the_requests_to_fill_the_read() -> None:
+    """A read that ends after an argument whose bytes end like the read's last request is not
+    exact: only the lengths of all its requests tell."""
+    last = encode([b"SET", b"b", b"2"])
+    lookalike_cut = (
+        encode([b"SET", b"a", b"1"]) + last + b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n" % (len(last) - 2, last[:-2])
+    )
+    parser = RequestParser()
+    requests = parser.feed(lookalike_cut)
+    assert len(requests) == 2 and not parser.exact_read(lookalike_cut, requests)
+    rest = b"$1\r\nx\r\n"
+    requests = parser.feed(rest)
+    assert requests == [[b"SET", last[:-2], b"x"]] and not parser.exact_read(rest, requests)
+    whole = encode([b"SET", b"c", b"3"]) + encode([b"GET", b"c"])
+    requests = parser.feed(whole)
+    assert parser.exact_read(whole, requests)
