@@ -29,12 +29,15 @@ def parse_int(raw: bytes, error: ReplyError = errors.NOT_INTEGER) -> int:
 
 
 def parse_float(raw: bytes, error: ReplyError = errors.NOT_FLOAT) -> float:
-    """Redis's getDoubleFromObject: strtod syntax, no spaces, no NaN."""
+    """Redis's getDoubleFromObject: strtod syntax, no spaces, no NaN, no overflow (a finite
+    number too large for a double; "inf" itself is fine)."""
     if raw.isdigit():  # the commonest form, ASCII digits only: no need for the full syntax check
-        return float(raw)
-    if _FLOAT_RE.fullmatch(raw):
         value = float(raw)
-        if not math.isnan(value):
+        if value != math.inf:
+            return value
+    elif _FLOAT_RE.fullmatch(raw):
+        value = float(raw)
+        if not math.isnan(value) and (not math.isinf(value) or raw.lower().lstrip(b"+-").startswith(b"inf")):
             return value
     raise error
 

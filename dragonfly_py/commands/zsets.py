@@ -38,7 +38,7 @@ ZADD_OPTIONS = frozenset({b"nx", b"xx", b"gt", b"lt", b"ch", b"incr"})
 @command("zadd", -4, "write denyoom fast", keys=(1, 1, 1), **Z)
 def zadd(client: Client, argv: list[bytes]) -> Any:
     if len(argv) == 4 and argv[2].isdigit():  # ZADD key score member, the commonest form
-        return _zadd_one(client.db, argv[1], float(argv[2]), argv[3])
+        return _zadd_one(client.db, argv[1], parse_float(argv[2]), argv[3])
     flags: set[bytes] = set()
     i = 2
     while i < len(argv) and (option := argv[i].lower()) in ZADD_OPTIONS:

@@ -95,14 +95,14 @@ class ClientConnection(asyncio.Protocol):
         if self.parser.error is not None:
             self._protocol_error(self.parser.error)
         output = client.output
-        if output and not client.close_after_reply:  # flush(), inline: this runs for every read
-            payload = output[0] if len(output) == 1 else b"".join(output)
+        if output and not client.close_after_reply and not self.closed:  # flush(), inline: every
+            payload = output[0] if len(output) == 1 else b"".join(output)  # read runs this
             output.clear()
             self.transport.write(payload)
             stats.writes_processed += 1
             stats.net_output_bytes += len(payload)
             self.after_write()
-        elif client.close_after_reply:
+        elif output or client.close_after_reply:  # closing, or closed during the read
             self.flush()
         if server.pending_flush:  # replies and pushes the read queued for other clients
             server.flush_pending(replication=False)

@@ -400,6 +400,9 @@ SCRIPTS: dict[str, str] = {
         ZADD z 1 a
         ZADD z 0 new
         ZADD z 007 lead
+        ZADD z 1e400 big
+        ZADD z +inf pinf2 -INF ninf2
+        ZSCORE z big
         ZPOPMIN z
         ZPOPMAX z
         SET zstr v
