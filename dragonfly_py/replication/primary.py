@@ -136,6 +136,14 @@ class Primary:
             self.feed_command(self.last_db, argv)
         source[0].woff = self.offset
 
+    def before_call(self, cmd: Command) -> int:
+        """Start of a command while feeding: a command that is no write may read the stream's
+        offset, so the held writes go out first; returns the dirty count after_call compares."""
+        if self.held and not cmd.write:
+            self.release_held()
+        self.depth += 1
+        return self.server.keyspace.dirty
+
     def after_call(self, client: Client, cmd: Command, argv: Argv, reply: Any, changed: bool) -> None:
         """End of a command (or of a served blocked one): feed its effect if it changed the dataset
         (Redis's propagate), and close the execution unit at the top level."""

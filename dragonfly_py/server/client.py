@@ -156,10 +156,7 @@ class Client:
         primary = server.primary
         feeding = primary.feeding
         if feeding:
-            if primary.held and not cmd.write:  # it may read the stream's offset: bring it up to date
-                primary.release_held()
-            primary.depth += 1
-            dirty = server.keyspace.dirty
+            dirty = primary.before_call(cmd)
         start = self.clock_mark or perf_counter_ns()
         keyspace = server.keyspace
         keyspace.counting_lookups = cmd.reads_keys

@@ -135,10 +135,7 @@ class ClientConnection(asyncio.Protocol):
             if cmd is not None and (len(argv) == cmd.arity or -len(argv) <= cmd.arity < 0):
                 # Client.execute and Client.call, less what cannot apply (see direct_commands).
                 if feeding:
-                    if primary.held and not cmd.write:  # it may read the stream's offset
-                        primary.release_held()
-                    primary.depth += 1
-                    dirty = keyspace.dirty
+                    dirty = primary.before_call(cmd)
                 keyspace.counting_lookups = cmd.reads_keys
                 try:
                     reply = cmd.handler(client, argv)  # type: ignore[misc]

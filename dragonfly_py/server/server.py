@@ -497,10 +497,9 @@ class Server:
         primary = self.primary
         if not primary.feeding or state.argv is None:
             return state.retry()
-        primary.depth += 1
-        dirty = self.keyspace.dirty
-        reply = state.retry()
         command = client.commands[state.argv[0].lower()]
+        dirty = primary.before_call(command)
+        reply = state.retry()
         primary.after_call(client, command, state.argv, reply, self.keyspace.dirty != dirty)
         return reply
 
