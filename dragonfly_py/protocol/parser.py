@@ -29,6 +29,9 @@ EARLY_CHECK_THRESHOLD = 1024 * 1024
 SETTLE_SIZE = 64 * 1024
 
 
+_NOT_READ = object()  # RequestParser._collect: gets() was not called yet
+
+
 class ProtocolError(Exception):
     """A request that breaks RESP; the text follows ``Protocol error: ``."""
 
@@ -100,6 +103,33 @@ class RequestParser:
         return True
 
     def feed(self, data: bytes) -> list[list[bytes]]:
+        if data[:1] == b"*" and self._pure is None and not self._mid_request and not self.strict and self.error is None:
+            # The commonest read: one whole request, where hiredis stands between requests.
+            reader = self._reader
+            reader.feed(data)
+            try:
+                request = reader.gets()
+            except hiredis.ProtocolError:
+                return self._refused(data)
+            # hiredis stops after a request, so an empty buffer means the read ended with it.
+            if reader.has_data() or request.__class__ is not list or not request:
+                return self._collect(data, request, True)
+            try:
+                b"".join(request)  # TypeError for any element that is not bytes
+            except TypeError:
+                return self._refused(data)
+            # _may_be_misframed, inline (the read begins with *, not LF)
+            suspect = 0x2B in data or 0x3D in data or 0x28 in data or 0x7E in data or 0x7C in data
+            if suspect and self._misframed(data, 1):
+                return self._refused(data)
+            # A flat array read from the read's first byte: whatever was held before it ended
+            # with a request (else the array would be nested in the unfinished one).
+            self._held = [data]
+            self._held_size = len(data)
+            self._returned_since_empty = 1
+            self._maybe_done = request
+            self._began_clean = True
+            return [request]
         self._began_clean = False
         if self.error is not None:
             return []
@@ -113,29 +143,26 @@ class RequestParser:
             if not self._mid_request:
                 return self._feed_pure(data)
         began_clean = not self._mid_request  # not known to be inside a request (see exact_read)
+        self._reader.feed(data)
+        return self._collect(data, _NOT_READ, began_clean)
+
+    def _collect(self, data: bytes, first: object, began_clean: bool) -> list[list[bytes]]:
+        """The requests hiredis finds in the read just fed to it; ``first`` is what its first
+        gets() returned, if that was called."""
         reader = self._reader
-        reader.feed(data)
         out: list[list[bytes]] = []
         try:
-            while (request := reader.gets()) is not False:
+            request = reader.gets() if first is _NOT_READ else first
+            while request is not False:
                 if request.__class__ is not list or not request:  # not an array, or *0 (ignored)
                     raise hiredis.ProtocolError
-                b"".join(request)  # TypeError for any element that is not bytes
-                out.append(request)
-            # Bytes that may begin a non-bulk string (+ = ( LF) or a request that is no array
-            # (~ |), tested with int operands (one memchr each; a bytes operand fails and formats
-            # a TypeError first).
-            if (
-                out
-                and (0x2B in data or 0x3D in data or 0x28 in data or 0x7E in data or 0x7C in data or data[0] == 0x0A)
-                and self._misframed(data, len(out))
-            ):
+                b"".join(request)  # type: ignore[arg-type]  # TypeError for an element not bytes
+                out.append(request)  # type: ignore[arg-type]
+                request = reader.gets()
+            if out and self._may_be_misframed(data) and self._misframed(data, len(out)):
                 raise hiredis.ProtocolError
         except (hiredis.ProtocolError, TypeError):
-            # Replay the whole read in the pure parser: it runs the requests before the bad one
-            # and words the error as Redis does.
-            self._hold(data)
-            return self._take_over_from_hiredis()
+            return self._refused(data)
         self._began_clean = began_clean
         if out and not reader.has_data():
             # Almost surely between requests, but a read can also end between two arguments of
@@ -154,6 +181,19 @@ class RequestParser:
             self._returned_since_empty += len(out)
             self._check_partial()
         return out
+
+    @staticmethod
+    def _may_be_misframed(data: bytes) -> bool:
+        """Whether the read holds a byte that may begin a non-bulk string (+ = ( LF) or a
+        request that is no array (~ |); see _misframed. Tested with int operands: one memchr
+        each (a bytes operand fails and formats a TypeError first)."""
+        return 0x2B in data or 0x3D in data or 0x28 in data or 0x7E in data or 0x7C in data or data[0] == 0x0A
+
+    def _refused(self, data: bytes) -> list[list[bytes]]:
+        """hiredis refused the read, or read it otherwise than Redis: replay it in the pure
+        parser, which runs the requests before the bad one and words the error as Redis does."""
+        self._hold(data)
+        return self._take_over_from_hiredis()
 
     def _misframed(self, data: bytes, count: int) -> bool:
         """Whether hiredis read one of the read's requests otherwise than Redis would:

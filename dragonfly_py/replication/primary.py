@@ -103,6 +103,7 @@ class Primary:
 
     def update_feeding(self) -> None:
         self.feeding = self.backlog is not None and self.server.role == "master"
+        self.server.state_epoch += 1  # connections recheck whether a read may skip the feed
 
     # -- a client's read whose writes go out as it sent them ---------------------------------
     # Most writes propagate as the client sent them, and a pipelined read of such writes is, byte

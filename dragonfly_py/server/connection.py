@@ -44,6 +44,7 @@ class ClientConnection(asyncio.Protocol):
         self._soft_limit_since: float | None = None
         self._direct = NO_DIRECT_COMMANDS  # direct_commands() as of server.state_epoch ...
         self._direct_epoch = -1  # ... this one
+        self._lane_epoch = -1  # server.state_epoch up to which run_one may serve a read (see direct_commands)
 
     # -- asyncio callbacks -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -75,13 +76,25 @@ class ClientConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closed:
             return
-        client = self.client
         server = self.server
         server.keyspace.now = time_ns() // 1_000_000  # now_ms(), inline: it runs once per read
         stats = server.stats
         stats.reads_processed += 1
         stats.net_input_bytes += len(data)
-        requests = self.parser.feed(data)
+        parser = self.parser
+        requests = parser.feed(data)
+        if len(requests) == 1 and self._lane_epoch == server.state_epoch and parser.error is None:
+            argv = requests[0]
+            cmd = DIRECT_COMMANDS.get(argv[0])
+            if cmd is not None and (len(argv) == cmd.arity or -len(argv) <= cmd.arity < 0):
+                self.run_one(cmd, argv)
+                return
+        self.serve_read(data, requests)
+
+    def serve_read(self, data: bytes, requests: list[list[bytes]]) -> None:
+        """A read in general: any number of requests, a protocol error, replicas to feed."""
+        client = self.client
+        server = self.server
         if requests:
             if client.blocked is not None or self.pending:
                 self.pending.extend(requests)
@@ -99,12 +112,64 @@ class ClientConnection(asyncio.Protocol):
             payload = output[0] if len(output) == 1 else b"".join(output)  # read runs this
             output.clear()
             self.transport.write(payload)
+            stats = server.stats
             stats.writes_processed += 1
             stats.net_output_bytes += len(payload)
             self.after_write()
         elif output or client.close_after_reply:  # closing, or closed during the read
             self.flush()
         if server.pending_flush:  # replies and pushes the read queued for other clients
+            server.flush_pending(replication=False)
+
+    def run_one(self, cmd: Command, argv: list[bytes]) -> None:
+        """A read of one request for a direct command while nothing needs run()'s care: no
+        blocked or pending requests, no replicas to feed (see direct_commands). It is the
+        commonest read at pipeline depth 1, so this is run() and flush() for it, inline."""
+        client = self.client
+        server = self.server
+        keyspace = server.keyspace
+        server.current_client = client
+        keyspace.counting_lookups = cmd.reads_keys
+        mark = perf_counter_ns()
+        try:
+            reply = cmd.handler(client, argv)  # type: ignore[misc]
+        except Exception as exc:
+            reply = client.failed_call(cmd, exc)
+        end = perf_counter_ns()
+        keyspace.counting_lookups = False
+        elapsed = end - mark
+        cmd.durations.append(elapsed)
+        if elapsed >= server.slowlog_threshold_ns:
+            server.slowlog.add(client, argv, elapsed // 1000)
+        if keyspace.ready_keys:
+            server.serve_blocked_clients()
+        client.last_command = cmd.full_name
+        client.last_interaction = end / 1e9
+        # run()'s formatting of the commonest replies, copied: a shared function would cost
+        # about 500 instructions per request, in both places.
+        cls = reply.__class__
+        if cls is Raw:
+            wire = reply
+        elif cls is bytes and len(reply) < 1024:
+            wire = BULK_HEADERS[len(reply)] + reply + b"\r\n"
+        elif cls is int:
+            wire = INT_REPLIES[reply + 1] if -1 <= reply < 1023 else b":%d\r\n" % reply
+        elif reply is None:  # a miss
+            wire = b"_\r\n" if client.resp3 else b"$-1\r\n"
+        else:
+            if cls is ReplyError:
+                server.count_error(reply)
+            wire = encode(reply, client.resp3)
+        transport = self.transport
+        transport.write(wire)
+        stats = server.stats
+        stats.writes_processed += 1
+        stats.net_output_bytes += len(wire)
+        if transport.get_write_buffer_size():
+            self.check_output_limit()
+        else:
+            self._soft_limit_since = None
+        if server.pending_flush:
             server.flush_pending(replication=False)
 
     def fileno(self) -> int:
@@ -174,6 +239,7 @@ class ClientConnection(asyncio.Protocol):
             elif reply is None:  # a miss
                 wire = b"_\r\n" if client.resp3 else b"$-1\r\n"
             elif cls is _NoReply:
+                self._lane_epoch = -1  # pending requests go first
                 if reply is BLOCKED:
                     self.pending = requests[index + 1 :]
                     break
@@ -205,7 +271,9 @@ class ClientConnection(asyncio.Protocol):
     def direct_commands(self) -> dict[bytes, Command]:
         """The commands run() may call without Client.execute's checks, or none when the state
         of the client or server needs them: the checks only matter once something changed it,
-        and no direct command changes any of it (kept until server.state_epoch moves on)."""
+        and no direct command changes any of it (kept until server.state_epoch moves on).
+        A read of one direct command may skip run() too while nothing waits before it and no
+        replica is fed (Primary.update_feeding moves the epoch on)."""
         client, server = self.client, self.server
         self._direct_epoch = server.state_epoch
         if (
@@ -221,6 +289,8 @@ class ClientConnection(asyncio.Protocol):
             and client.commands is COMMANDS
         ):
             self._direct = DIRECT_COMMANDS
+            if client.blocked is None and not self.pending and not server.primary.feeding:
+                self._lane_epoch = server.state_epoch
         else:
             self._direct = NO_DIRECT_COMMANDS
         return self._direct

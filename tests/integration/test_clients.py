@@ -111,6 +111,28 @@ def test_requests_behind_a_blocked_one_wait(shared_dragonfly: ServerProcess) -> 
     other.close()
 
 
+def test_a_read_behind_a_blocked_request_waits(shared_dragonfly: ServerProcess) -> None:
+    """A later read of one plain command (the one-request path) waits for the blocked one too.
+    Nothing but that connection's reads runs in between: any other command would make the
+    connection recheck its state anyway."""
+    conn = shared_dragonfly.connect()
+    assert conn.call("SET", "behind-blocked", "x") == b"OK"  # the connection's reads take the fast path
+    conn.send_raw(conn.encode(["BLPOP", "pending-q2", "5"]))
+    time.sleep(0.2)  # spacing, not a wait: the next request comes as a read of its own
+    conn.send_raw(conn.encode(["GET", "behind-blocked"]))
+    time.sleep(0.2)
+    conn.send_raw(conn.encode(["APPEND", "behind-blocked", "y"]))
+    other = shared_dragonfly.connect()
+    wait_for(lambda: b"blocked_clients:1" in other.call("INFO", "clients"))
+    other.call("LPUSH", "pending-q2", "v")
+    assert conn.read() == [b"pending-q2", b"v"]
+    assert conn.read() == b"x"
+    assert conn.read() == 2
+    assert conn.call("GET", "behind-blocked") == b"xy"
+    conn.close()
+    other.close()
+
+
 def test_protocol_error_closes_only_that_connection(shared_dragonfly: ServerProcess) -> None:
     good = shared_dragonfly.connect()
     bad = shared_dragonfly.connect()

@@ -80,6 +80,22 @@ def test_a_bad_element_after_a_read_that_ended_between_arguments() -> None:
     assert error == "Protocol error: expected '$', got ':'"
 
 
+def test_an_array_after_a_read_that_ended_between_arguments_is_nested() -> None:
+    # The read looks like a whole request of its own, but it continues the one under way, as an
+    # element where Redis wants a bulk string (checked against redis-server 7.0).
+    out, error = parse_all(encode([b"PING"]) + b"*2\r\n$3\r\nGET\r\n", encode([b"PING"]))
+    assert out == [[b"PING"]]
+    assert error == "Protocol error: expected '$', got '*'"
+
+
+def test_whole_requests_after_a_read_that_ended_between_arguments() -> None:
+    parser = RequestParser()
+    assert parser.feed(encode([b"GET", b"a"]) + b"*2\r\n$3\r\nGET\r\n") == [[b"GET", b"a"]]
+    assert parser.feed(b"$1\r\nb\r\n") == [[b"GET", b"b"]]
+    assert parser.feed(encode([b"PING"])) == [[b"PING"]]
+    assert parser.buffered == 0 and parser.exact_read(encode([b"PING"]), [[b"PING"]])
+
+
 def test_many_whole_requests_keep_no_query_buffer() -> None:
     parser = RequestParser()
     request = encode([b"SET", b"key", b"x" * 100])
