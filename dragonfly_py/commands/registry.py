@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from dragonfly_py.server.client import Client
 
 Handler = Callable[["Client", list[bytes]], Any]
+ManyHandler = Callable[["Client", list[list[bytes]]], bytes | None]
 
 # In the order COMMAND INFO lists them (Redis's CMD_* bit order).
 FLAG_ORDER = (
@@ -73,6 +74,10 @@ class Command:
     # out even when it changed nothing (FLUSHALL, PUBLISH ...).
     rewrite: Rewrite | None = None
     always_propagated: bool = False
+    # A read that holds this command alone, many times (a homogeneous pipeline), may run as one
+    # call of this: it returns the replies in wire form, or None, having changed nothing, when
+    # a request needs the command itself (see ClientConnection.run_many).
+    many: ManyHandler | None = None
 
     def __post_init__(self) -> None:
         self.full_name = f"{self.parent.name}|{self.name}" if self.parent else self.name
@@ -120,12 +125,15 @@ def command(
     keys: tuple[int, int, int] = (0, 0, 0),
     group: str = "generic",
     reads_keys: bool | None = None,
+    many: ManyHandler | None = None,
 ) -> Callable[[Handler], Handler]:
-    """Register a command handler under ``name`` (reads_keys: see Command.reads_keys)."""
+    """Register a command handler under ``name`` (reads_keys, many: see Command)."""
 
     def register(handler: Handler) -> Handler:
         first, last, step = keys
-        cmd = Command(name, handler, arity, _parse_flags(flags), group, first, last, step, reads_keys=reads_keys)
+        cmd = Command(
+            name, handler, arity, _parse_flags(flags), group, first, last, step, reads_keys=reads_keys, many=many
+        )
         COMMANDS[name.encode()] = cmd
         if group in DIRECT_GROUPS and not cmd.flags & NOT_DIRECT_FLAGS:
             DIRECT_COMMANDS[name.encode()] = DIRECT_COMMANDS[name.upper().encode()] = cmd

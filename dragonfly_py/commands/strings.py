@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 from dragonfly_py import errors
 from dragonfly_py.commands.registry import command
 from dragonfly_py.commands.util import add_long_double, parse_int, typed
-from dragonfly_py.protocol.resp import OK, ReplyError
+from dragonfly_py.protocol.resp import OK, ReplyError, encode_bulk_strings
 from dragonfly_py.server.client import Client
 from dragonfly_py.storage.keyspace import Database
 from dragonfly_py.storage.types import LONG_MAX, LONG_MIN
@@ -42,7 +43,57 @@ def expire_at_ms(now: int, unit: bytes, amount_raw: bytes, command_name: str) ->
     return when
 
 
-@command("get", 2, "readonly fast", keys=(1, 1, 1), group="string")
+def get_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
+    """GET key, many times: each with one key, none with a TTL or a value that is no string."""
+    if set(map(len, requests)) != _ONE_KEY:
+        return None
+    db = client.db
+    keys = list(map(_SECOND, requests))
+    if db.expires and not db.expires.keys().isdisjoint(keys):
+        return None  # lazy expiry: GET itself
+    values = list(map(db.data.get, keys))
+    if not _STRING_OR_MISSING.issuperset(map(type, values)):
+        return None  # WRONGTYPE in the middle
+    wire = encode_bulk_strings(values, client.resp3)
+    if wire is not None:
+        misses = values.count(None)
+        keyspace = client.server.keyspace
+        keyspace.misses += misses
+        keyspace.hits += len(values) - misses
+    return wire
+
+
+def set_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
+    """SET key value, many times (the commonest pipeline of writes), while no key is watched or
+    waited for (Database.set inline, as in SET)."""
+    keyspace = client.server.keyspace
+    if keyspace.watched or keyspace.blocking or keyspace.tracking is not None:
+        return None
+    if set(map(len, requests)) != _KEY_AND_VALUE:
+        return None
+    db = client.db
+    data = db.data
+    if db.expires:
+        expires = db.expires
+        for _, key, value in requests:
+            data[key] = value
+            expires.pop(key, None)
+    else:
+        data.update(map(_KEY_VALUE, requests))  # in order: a later SET of a key wins
+    keyspace.dirty += len(requests)
+    count = len(requests)
+    return _OKS[count] if count < len(_OKS) else _OKS[1] * count
+
+
+_ONE_KEY = {2}
+_KEY_AND_VALUE = {3}
+_SECOND = itemgetter(1)
+_KEY_VALUE = itemgetter(1, 2)
+_STRING_OR_MISSING = frozenset({bytes, type(None)})
+_OKS = [bytes(OK) * n for n in range(65)]
+
+
+@command("get", 2, "readonly fast", keys=(1, 1, 1), group="string", many=get_many)
 def get(client: Client, argv: list[bytes]) -> bytes | None:
     db = client.db
     key = argv[1]
@@ -60,7 +111,7 @@ def get(client: Client, argv: list[bytes]) -> bytes | None:
     raise errors.WRONGTYPE
 
 
-@command("set", -3, "write denyoom", keys=(1, 1, 1), group="string")
+@command("set", -3, "write denyoom", keys=(1, 1, 1), group="string", many=set_many)
 def set_(client: Client, argv: list[bytes]) -> Any:
     db = client.db
     key, value = argv[1], argv[2]

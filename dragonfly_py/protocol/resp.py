@@ -135,6 +135,24 @@ def _bulk_array(items: list[bytes] | tuple[bytes, ...]) -> bytes:
     return b"*%d\r\n" % len(items) + b"\r\n".join(parts) + b"\r\n"
 
 
+def encode_bulk_strings(values: list[bytes | None], resp3: bool) -> bytes | None:
+    """Replies in a row, each a bulk string or a nil (one join, as _bulk_array); None when one of
+    them is 1 KB or more."""
+    nil = b"_" if resp3 else b"$-1"
+    parts: list[bytes] = []
+    extend = parts.extend
+    try:
+        for value in values:
+            if value is None:
+                parts.append(nil)
+            else:
+                extend((_BULK_LENGTHS[len(value)], value))
+    except IndexError:
+        return None
+    parts.append(b"")
+    return b"\r\n".join(parts)
+
+
 def _encode_rare(value: Any, cls: type, resp3: bool) -> bytes:
     if isinstance(value, ReplyError):
         return b"-%b\r\n" % value.message.encode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from operator import itemgetter
 from time import perf_counter_ns, time_ns
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 
 NO_DIRECT_COMMANDS: dict[bytes, Command] = {}
+_NAME = itemgetter(0)
 
 
 def _format_addr(sockname: Any) -> str:
@@ -44,7 +46,7 @@ class ClientConnection(asyncio.Protocol):
         self._soft_limit_since: float | None = None
         self._direct = NO_DIRECT_COMMANDS  # direct_commands() as of server.state_epoch ...
         self._direct_epoch = -1  # ... this one
-        self._lane_epoch = -1  # server.state_epoch up to which run_one may serve a read (see direct_commands)
+        self._lane_epoch = -1  # server.state_epoch up to which run_one or run_many may serve a read
 
     # -- asyncio callbacks -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -83,12 +85,16 @@ class ClientConnection(asyncio.Protocol):
         stats.net_input_bytes += len(data)
         parser = self.parser
         requests = parser.feed(data)
-        if len(requests) == 1 and self._lane_epoch == server.state_epoch and parser.error is None:
+        if self._lane_epoch == server.state_epoch and parser.error is None and requests:
             argv = requests[0]
             cmd = DIRECT_COMMANDS.get(argv[0])
-            if cmd is not None and (len(argv) == cmd.arity or -len(argv) <= cmd.arity < 0):
-                self.run_one(cmd, argv)
-                return
+            if cmd is not None:
+                if len(requests) == 1:
+                    if len(argv) == cmd.arity or -len(argv) <= cmd.arity < 0:
+                        self.run_one(cmd, argv)
+                        return
+                elif cmd.many is not None and self.run_many(cmd, requests):
+                    return
         self.serve_read(data, requests)
 
     def serve_read(self, data: bytes, requests: list[list[bytes]]) -> None:
@@ -171,6 +177,38 @@ class ClientConnection(asyncio.Protocol):
             self._soft_limit_since = None
         if server.pending_flush:
             server.flush_pending(replication=False)
+
+    def run_many(self, cmd: Command, requests: list[list[bytes]]) -> bool:
+        """A read of one direct command many times (a homogeneous pipeline, as Dragonfly squashes
+        them), run as one call of cmd.many under the conditions of run_one; False, having run
+        nothing, when some request needs the command itself. The time is shared out evenly
+        among the requests, for the command's stats and the slowlog."""
+        if len(set(map(_NAME, requests))) != 1:
+            return False
+        client = self.client
+        server = self.server
+        server.current_client = client
+        mark = perf_counter_ns()
+        wire = cmd.many(client, requests)  # type: ignore[misc]
+        if wire is None:
+            return False
+        end = perf_counter_ns()
+        share = (end - mark) // len(requests)
+        cmd.durations.extend([share] * len(requests))
+        if share >= server.slowlog_threshold_ns:
+            for argv in requests:
+                server.slowlog.add(client, argv, share // 1000)
+        client.last_command = cmd.full_name
+        client.last_interaction = end / 1e9
+        transport = self.transport
+        transport.write(wire)
+        stats = server.stats
+        stats.writes_processed += 1
+        stats.net_output_bytes += len(wire)
+        self.after_write()
+        if server.pending_flush:
+            server.flush_pending(replication=False)
+        return True
 
     def fileno(self) -> int:
         sock = self.transport.get_extra_info("socket")
@@ -272,8 +310,9 @@ class ClientConnection(asyncio.Protocol):
         """The commands run() may call without Client.execute's checks, or none when the state
         of the client or server needs them: the checks only matter once something changed it,
         and no direct command changes any of it (kept until server.state_epoch moves on).
-        A read of one direct command may skip run() too while nothing waits before it and no
-        replica is fed (Primary.update_feeding moves the epoch on)."""
+        A read of one direct command, or of one such command many times, may skip run() too
+        (run_one, run_many) while nothing waits before it and no replica is fed
+        (Primary.update_feeding moves the epoch on)."""
         client, server = self.client, self.server
         self._direct_epoch = server.state_epoch
         if (

@@ -1295,3 +1295,86 @@ def test_unauthenticated_limits_end_with_authentication(
                 conn.close()
     assert replies[1] == replies[0]
     assert replies[0][-1] == b"OK"
+
+
+# Reads that hold one command many times, which the server may run as one call (Command.many),
+# and reads of the same command that must run one by one: each inner list is sent as one write.
+ONE_COMMAND_READS: list[list[str]] = [
+    [f"SET k{i} v{i}" for i in range(16)],
+    [f"GET k{i}" for i in range(20)],  # 4 misses
+    ["SET d 1", "SET d 2", "SET d 3"],  # the last one wins
+    ["GET d", "GET d"],
+    ["LPUSH l x"],
+    ["GET k1", "GET l", "GET k2"],  # WRONGTYPE in the middle
+    ["SET t v EX 100"],
+    ["GET t", "GET k1"],  # a key with a TTL
+    ["SET t w", "SET k3 z"],  # clears t's TTL
+    ["TTL t"],
+    ["SET e v PX 1"],
+    ["GET e", "GET k1"],  # an expired key (the run waits 10 ms before this read)
+    ["SET big " + "x" * 2000],
+    ["GET big", "GET k1"],  # a reply of 1 KB or more
+    ["GET k1 k2", "GET k1"],  # wrong arity in the middle
+    ["SET k1", "SET k2 v"],
+    ["SET k1 v1 NX", "SET k2 w"],  # options
+    ["GET k1", "get k2", "GET k3"],  # not the same name
+    ["GET nope", "GET nope2"],
+]
+
+
+def _one_command_reads(server: ServerProcess, resp3: bool) -> tuple[list[object], tuple[int, ...]]:
+    """The replies to ONE_COMMAND_READS in db 11, and how far they moved the counters that GET
+    and SET move."""
+    conn = server.connect()
+    stats = redis.Redis(port=server.port)
+    try:
+        conn.call("SELECT", "11")
+        conn.call("FLUSHDB")
+        if resp3:
+            conn.call("HELLO", "3")
+        before = stats.info("all")
+        replies: list[object] = []
+        for read in ONE_COMMAND_READS:
+            if read[0] == "GET e":
+                time.sleep(0.01)  # e has expired
+            conn.send_raw(b"".join(conn.encode(shlex.split(line)) for line in read))
+            replies += [_errors_as_text(conn.read()) for _ in read]
+        after = stats.info("all")
+        conn.call("FLUSHDB")
+    finally:
+        conn.close()
+        stats.close()
+    counters = [("keyspace_hits",), ("keyspace_misses",), ("expired_keys",), ("rdb_changes_since_last_save",)]
+    counters += [("cmdstat_get", "calls"), ("cmdstat_set", "calls")]
+    moved = tuple(_counter(after, c) - _counter(before, c) for c in counters)
+    return replies, moved
+
+
+def _counter(info: dict[str, Any], path: tuple[str, ...]) -> int:
+    value: Any = info.get(path[0], {} if len(path) > 1 else 0)
+    return int(value.get(path[1], 0) if len(path) > 1 else value)
+
+
+@pytest.mark.parametrize("resp3", [False, True], ids=["resp2", "resp3"])
+def test_reads_of_one_command_match_redis(
+    resp3: bool, real_redis: ServerProcess, shared_dragonfly: ServerProcess
+) -> None:
+    assert _one_command_reads(shared_dragonfly, resp3) == _one_command_reads(real_redis, resp3)
+
+
+@pytest.mark.parametrize("which", ["redis", "ours"])
+def test_a_read_of_sets_touches_watched_keys(
+    which: str, real_redis: ServerProcess, shared_dragonfly: ServerProcess
+) -> None:
+    server = real_redis if which == "redis" else shared_dragonfly
+    watcher, writer = server.connect(), server.connect()
+    try:
+        assert watcher.call("WATCH", "watched:k") == b"OK"
+        writer.send_raw(b"".join(writer.encode(["SET", f"watched:{k}", "v"]) for k in "abk"))
+        assert [writer.read() for _ in range(3)] == [b"OK"] * 3
+        assert watcher.call("MULTI") == b"OK"
+        assert watcher.call("SET", "watched:k", "mine") == b"QUEUED"
+        assert watcher.call("EXEC") is None  # aborted: the pipeline touched the key
+    finally:
+        watcher.close()
+        writer.close()

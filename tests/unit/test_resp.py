@@ -1,10 +1,21 @@
 from __future__ import annotations
 
 import hiredis
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dragonfly_py.protocol.resp import NULL_ARRAY, OK, Map, Push, ReplyError, SetReply, Verbatim, encode
+from dragonfly_py.protocol.resp import (
+    NULL_ARRAY,
+    OK,
+    Map,
+    Push,
+    ReplyError,
+    SetReply,
+    Verbatim,
+    encode,
+    encode_bulk_strings,
+)
 
 
 def test_resp2_forms() -> None:
@@ -47,3 +58,11 @@ def test_any_array_of_bulk_strings_reads_back_as_sent(items: list[bytes], resp3:
     assert reader.gets() is False
     if items:
         assert wire.startswith(b"*%d\r\n$%d\r\n" % (len(items), len(items[0])))
+
+
+@pytest.mark.parametrize("resp3", [False, True])
+def test_bulk_strings_in_a_row_encode_as_each_one(resp3: bool) -> None:
+    values: list[bytes | None] = [b"a", None, b"", b"x" * 1023, None, b"\r\n"]
+    assert encode_bulk_strings(values, resp3) == b"".join(encode(v, resp3) for v in values)
+    assert encode_bulk_strings([], resp3) == b""
+    assert encode_bulk_strings([b"a", b"x" * 1024], resp3) is None  # left to encode()
