@@ -117,10 +117,7 @@ class ClientConnection(asyncio.Protocol):
         if output and not client.close_after_reply and not self.closed:  # flush(), inline: every
             payload = output[0] if len(output) == 1 else b"".join(output)  # read runs this
             output.clear()
-            self.transport.write(payload)
-            stats = server.stats
-            stats.writes_processed += 1
-            stats.net_output_bytes += len(payload)
+            self.write(payload)
             self.after_write()
         elif output or client.close_after_reply:  # closing, or closed during the read
             self.flush()
@@ -130,7 +127,8 @@ class ClientConnection(asyncio.Protocol):
     def run_one(self, cmd: Command, argv: list[bytes]) -> None:
         """A read of one request for a direct command while nothing needs run()'s care: no
         blocked or pending requests, no replicas to feed (see direct_commands). It is the
-        commonest read at pipeline depth 1, so this is run() and flush() for it, inline."""
+        commonest read at pipeline depth 1, so this is run() and flush() for it, inline (write()
+        and after_write() too)."""
         client = self.client
         server = self.server
         keyspace = server.keyspace
@@ -200,11 +198,7 @@ class ClientConnection(asyncio.Protocol):
                 server.slowlog.add(client, argv, share // 1000)
         client.last_command = cmd.full_name
         client.last_interaction = end / 1e9
-        transport = self.transport
-        transport.write(wire)
-        stats = server.stats
-        stats.writes_processed += 1
-        stats.net_output_bytes += len(wire)
+        self.write(wire)
         self.after_write()
         if server.pending_flush:
             server.flush_pending(replication=False)
@@ -350,16 +344,19 @@ class ClientConnection(asyncio.Protocol):
         output = client.output
         if output:
             if not self.closed:
-                payload = b"".join(output) if len(output) > 1 else output[0]
-                self.transport.write(payload)
-                stats = self.server.stats
-                stats.writes_processed += 1
-                stats.net_output_bytes += len(payload)
+                self.write(b"".join(output) if len(output) > 1 else output[0])
             output.clear()
         if client.close_after_reply:
             self._close()
         else:
             self.after_write()
+
+    def write(self, payload: bytes) -> None:
+        """One write to the socket, counted in the stats (run_one has it inline)."""
+        self.transport.write(payload)
+        stats = self.server.stats
+        stats.writes_processed += 1
+        stats.net_output_bytes += len(payload)
 
     def after_write(self) -> None:
         """Enforce the output buffer limit on what the socket did not take."""
