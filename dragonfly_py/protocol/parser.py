@@ -119,7 +119,7 @@ class RequestParser:
             except TypeError:
                 return self._refused(data)
             # _may_be_misframed, inline (the read begins with *, not LF)
-            suspect = 0x2B in data or 0x3D in data or 0x28 in data or 0x7E in data or 0x7C in data
+            suspect = 0x2B in data or 0x3D in data or 0x28 in data or 0x7E in data or 0x7C in data or 0x23 in data
             if suspect and self._misframed(data, 1):
                 return self._refused(data)
             # A flat array read from the read's first byte: whatever was held before it ended
@@ -185,9 +185,17 @@ class RequestParser:
     @staticmethod
     def _may_be_misframed(data: bytes) -> bool:
         """Whether the read holds a byte that may begin a non-bulk string (+ = ( LF) or a
-        request that is no array (~ |); see _misframed. Tested with int operands: one memchr
+        request that is no array (~ | #); see _misframed. Tested with int operands: one memchr
         each (a bytes operand fails and formats a TypeError first)."""
-        return 0x2B in data or 0x3D in data or 0x28 in data or 0x7E in data or 0x7C in data or data[0] == 0x0A
+        return (
+            0x2B in data
+            or 0x3D in data
+            or 0x28 in data
+            or 0x7E in data
+            or 0x7C in data
+            or 0x23 in data
+            or data[0] == 0x0A
+        )
 
     def _refused(self, data: bytes) -> list[list[bytes]]:
         """hiredis refused the read, or read it otherwise than Redis: replay it in the pure
@@ -200,18 +208,21 @@ class RequestParser:
         - an element that is a simple (+), verbatim (=) or big number (() string, which hiredis
           returns as bytes and Redis refuses;
         - a request that begins with a set (~) or an attribute (|), which hiredis returns as a
-          list and Redis reads as an inline command, as it does anything but '*'.
-        Either begins a line with its type byte; so does a bulk string's payload, so such a
+          list and Redis reads as an inline command, as it does anything but '*';
+        - a false (#f) after the requests, which hiredis returns as "no more data", having
+          consumed it, and Redis reads as an inline command.
+        Each begins a line with its type byte; so does a bulk string's payload, so such a
         line only means a closer look. A read that begins with one of them (or with the LF of a
         split CRLF) may continue such a line."""
         find = data.find
         if (
-            data[0] not in b"+=(~|\n"
+            data[0] not in b"+=(~|#\n"
             and find(b"\r\n+") < 0
             and find(b"\r\n=") < 0
             and find(b"\r\n(") < 0
             and find(b"\r\n~") < 0
             and find(b"\r\n|") < 0
+            and find(b"\r\n#") < 0
         ):
             return False
         scan = _PureScanner(b"".join(self._held) + data if self._held else data, self)
@@ -223,7 +234,7 @@ class RequestParser:
                 scan.next_request()
         except ProtocolError:
             return True
-        return False
+        return scan.pos < len(scan.buf) and scan.buf[scan.pos] != 0x2A  # what hiredis took for its end
 
     def _hold(self, data: bytes) -> None:
         self._held.append(data)

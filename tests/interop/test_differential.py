@@ -977,6 +977,12 @@ INLINE_MID_READ = [
     b"|1\r\n+a\r\n+b\r\n*1\r\n$4\r\nPING\r\n",
     b"%1\r\n$4\r\nPING\r\n$1\r\nb\r\n",
     b">1\r\n$4\r\nPING\r\n",
+    # Not aggregates, but read by hiredis as values; a false is also its "no more data".
+    b"#f\r\n",
+    b"#t\r\n",
+    b"_\r\n",
+    b",1.5\r\n",
+    b":0\r\n",
 ]
 
 
