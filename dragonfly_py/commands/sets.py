@@ -90,7 +90,7 @@ def spop(client: Client, argv: list[bytes]) -> Any:
     if chosen:
         client.db.modified(argv[1], len(chosen))
     if not value:
-        client.db.delete(argv[1])
+        client.db.delete(argv[1], changes=0)  # Redis counts the members popped, not the key
     return chosen[0] if count is None else SetReply(chosen)
 
 

@@ -1025,6 +1025,10 @@ DIRTY_COUNTED = [
     "RPOP q 2",
     "LMOVE q q2 LEFT RIGHT",
     "ZPOPMAX z 2",
+    "SADD one x",
+    "SPOP one",  # the last member: the key goes too, counted once
+    "SADD three a b c",
+    "SPOP three 5",
     "RENAME e e2",
     "COPY e2 k REPLACE",
     "MOVE e2 10",
