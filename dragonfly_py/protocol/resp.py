@@ -136,10 +136,22 @@ def _bulk_array(items: list[bytes] | tuple[bytes, ...]) -> bytes:
 
 
 def encode_bulk_strings(values: list[bytes | None], resp3: bool) -> bytes | None:
-    """Replies in a row, each a bulk string or a nil (one join, as _bulk_array); None when one of
-    them is 1 KB or more."""
+    """Replies in a row, each a bulk string or a nil; None when one of them is 1 KB or more.
+    All hits or all misses, the commonest rows, are formatted without a Python loop."""
+    misses = values.count(None)
+    if misses == len(values):
+        return (b"_\r\n" if resp3 else b"$-1\r\n") * misses
+    if not misses:
+        parts: list[bytes] = [b""] * (2 * len(values))
+        try:
+            parts[0::2] = list(map(_BULK_LENGTHS.__getitem__, map(len, values)))  # type: ignore[arg-type]
+        except IndexError:
+            return None
+        parts[1::2] = values  # type: ignore[assignment]
+        parts.append(b"")
+        return b"\r\n".join(parts)
     nil = b"_" if resp3 else b"$-1"
-    parts: list[bytes] = []
+    parts = []
     extend = parts.extend
     try:
         for value in values:
@@ -151,6 +163,29 @@ def encode_bulk_strings(values: list[bytes | None], resp3: bool) -> bytes | None
         return None
     parts.append(b"")
     return b"\r\n".join(parts)
+
+
+def encode_alike(replies: list[Any], resp3: bool) -> bytes | None:
+    """Replies in a row that are all of one simple kind, in wire form, each formatted in C: all
+    integers, all in wire form already (+OK), all bulk strings and nils under 1 KB, or all
+    empty arrays; None for any other row, to be encoded one by one."""
+    kinds = set(map(type, replies))
+    if kinds == _ONLY_INTS:
+        return b"".join(map(_INT_FORMAT, replies))
+    if kinds == _ONLY_RAW:
+        return b"".join(replies)
+    if _STRING_OR_MISSING.issuperset(kinds):
+        return encode_bulk_strings(replies, resp3)
+    if kinds == _ONLY_LISTS and not any(replies):  # pops of missing keys (ZPOPMIN ...)
+        return b"*0\r\n" * len(replies)
+    return None
+
+
+_ONLY_INTS = {int}
+_ONLY_LISTS = {list}
+_ONLY_RAW = {Raw}
+_INT_FORMAT = b":%d\r\n".__mod__
+_STRING_OR_MISSING = frozenset({bytes, type(None)})
 
 
 def _encode_rare(value: Any, cls: type, resp3: bool) -> bytes:

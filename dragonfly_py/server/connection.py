@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from dragonfly_py.commands.registry import COMMANDS, DIRECT_COMMANDS, Command
 from dragonfly_py.protocol.parser import RequestParser
-from dragonfly_py.protocol.resp import BULK_HEADERS, INT_REPLIES, Raw, ReplyError, encode
+from dragonfly_py.protocol.resp import BULK_HEADERS, INT_REPLIES, Raw, ReplyError, encode, encode_alike
 from dragonfly_py.server.client import Client
 from dragonfly_py.server.markers import BLOCKED, PAUSED, _NoReply
 
@@ -93,7 +93,7 @@ class ClientConnection(asyncio.Protocol):
                     if len(argv) == cmd.arity or -len(argv) <= cmd.arity < 0:
                         self.run_one(cmd, argv)
                         return
-                elif cmd.many is not None and self.run_many(cmd, requests):
+                elif self.run_many(cmd, requests):
                     return
         self.serve_read(data, requests)
 
@@ -178,18 +178,23 @@ class ClientConnection(asyncio.Protocol):
 
     def run_many(self, cmd: Command, requests: list[list[bytes]]) -> bool:
         """A read of one direct command many times (a homogeneous pipeline, as Dragonfly squashes
-        them), run as one call of cmd.many under the conditions of run_one; False, having run
-        nothing, when some request needs the command itself. The time is shared out evenly
-        among the requests, for the command's stats and the slowlog."""
+        them) under the conditions of run_one: one call of cmd.many where it has one and can,
+        else its handler on each request without run()'s bookkeeping per call; False, having
+        run nothing, when the names differ or a request has the wrong arity. The time is shared
+        out evenly among the requests, for the command's stats and the slowlog."""
         if len(set(map(_NAME, requests))) != 1:
             return False
         client = self.client
         server = self.server
         server.current_client = client
         mark = perf_counter_ns()
-        wire = cmd.many(client, requests)  # type: ignore[misc]
+        wire = cmd.many(client, requests) if cmd.many is not None else None
         if wire is None:
-            return False
+            lengths = set(map(len, requests))
+            arity = cmd.arity
+            if lengths != {arity} and (arity > 0 or min(lengths) < -arity):
+                return False
+            wire = self.call_each(cmd, requests)
         end = perf_counter_ns()
         share = (end - mark) // len(requests)
         cmd.durations.extend([share] * len(requests))
@@ -203,6 +208,35 @@ class ClientConnection(asyncio.Protocol):
         if server.pending_flush:
             server.flush_pending(replication=False)
         return True
+
+    def call_each(self, cmd: Command, requests: list[list[bytes]]) -> bytes:
+        """cmd's handler on each request, as run() calls a direct command; the replies in wire
+        form, formatted at once where they are alike (encode_alike)."""
+        client = self.client
+        server = self.server
+        keyspace = server.keyspace
+        handler = cmd.handler
+        reads_keys = cmd.reads_keys
+        replies: list[Any] = []
+        append = replies.append
+        keyspace.counting_lookups = reads_keys
+        for argv in requests:
+            try:
+                append(handler(client, argv))  # type: ignore[misc]
+            except Exception as exc:
+                append(client.failed_call(cmd, exc))
+            if keyspace.ready_keys:  # served between two requests, as run() does
+                server.serve_blocked_clients()
+                server.current_client = client
+                keyspace.counting_lookups = reads_keys
+        keyspace.counting_lookups = False
+        wire = encode_alike(replies, client.resp3)
+        if wire is not None:
+            return wire
+        for reply in replies:
+            if reply.__class__ is ReplyError:
+                server.count_error(reply)
+        return b"".join([encode(reply, client.resp3) for reply in replies])
 
     def fileno(self) -> int:
         sock = self.transport.get_extra_info("socket")

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import redis
 
-from tests.helpers import RawConnection, ServerProcess
+from tests.helpers import RawConnection, ServerProcess, wait_for
 
 pytestmark = pytest.mark.interop
 
@@ -1329,6 +1329,26 @@ ONE_COMMAND_READS: list[list[str]] = [
     ["SET k1 v1 NX", "SET k2 w"],  # options
     ["GET k1", "get k2", "GET k3"],  # not the same name
     ["GET nope", "GET nope2"],
+    # Other commands, run one by one without run()'s bookkeeping (ClientConnection.call_each)
+    ["LPUSH q a", "LPUSH q b c", "LPUSH q d"],
+    ["RPUSH q e", "RPUSH q f"],
+    ["LPUSH k1 x", "LPUSH q y", "LPUSH k1 z"],  # WRONGTYPE, twice
+    ["LRANGE q 0 -1", "LRANGE nolist 0 -1", "LRANGE q 0 0"],
+    ["LPOP q", "LPOP q 2", "LPOP nolist", "LPOP q"],
+    ["RPOP q", "RPOP nolist", "RPOP q 0"],
+    ["INCR c", "INCR c", "INCR k1", "INCR c"],  # not an integer in the middle
+    ["INCR c", "INCR c c"],  # wrong arity
+    ["SADD s a", "SADD s a b", "SADD s c"],
+    ["SADD one x", "SADD k1 y"],
+    ["SPOP one", "SPOP one", "SPOP nos"],
+    ["HSET h f v", "HSET h f w g x", "HSET h g"],  # wrong arity at the end
+    ["HSET h f v", "HSET h g y"],
+    ["ZADD z 1 a", "ZADD z 2 b 3 c", "ZADD z XX 5 a", "ZADD z 1"],
+    ["ZADD z 1 a", "ZADD z GT 7 a"],
+    ["ZPOPMIN z", "ZPOPMIN z 2", "ZPOPMIN noz", "ZPOPMIN noz"],
+    ["MSET m1 1 m2 2", "MSET m3 3"],
+    ["PING", "PING"],
+    ["ECHO a", "ECHO b"],
 ]
 
 
@@ -1356,6 +1376,9 @@ def _one_command_reads(server: ServerProcess, resp3: bool) -> tuple[list[object]
         stats.close()
     counters = [("keyspace_hits",), ("keyspace_misses",), ("expired_keys",), ("rdb_changes_since_last_save",)]
     counters += [("cmdstat_get", "calls"), ("cmdstat_set", "calls")]
+    counters += [(f"cmdstat_{name}", "calls") for name in ("lpush", "lpop", "incr", "hset", "zadd", "zpopmin")]
+    counters += [("cmdstat_lpush", "failed_calls"), ("cmdstat_incr", "failed_calls")]
+    counters += [("errorstat_WRONGTYPE", "count"), ("errorstat_ERR", "count"), ("total_error_replies",)]
     moved = tuple(_counter(after, c) - _counter(before, c) for c in counters)
     return replies, moved
 
@@ -1370,6 +1393,29 @@ def test_reads_of_one_command_match_redis(
     resp3: bool, real_redis: ServerProcess, shared_dragonfly: ServerProcess
 ) -> None:
     assert _one_command_reads(shared_dragonfly, resp3) == _one_command_reads(real_redis, resp3)
+
+
+@pytest.mark.parametrize("which", ["redis", "ours"])
+def test_a_read_of_pushes_serves_a_blocked_pop_between_them(
+    which: str, real_redis: ServerProcess, shared_dragonfly: ServerProcess
+) -> None:
+    server = real_redis if which == "redis" else shared_dragonfly
+    waiter, writer, stats = server.connect(), server.connect(), redis.Redis(port=server.port)
+    try:
+        writer.call("DEL", "blocked:q")
+        waiter.send_raw(waiter.encode(["BLPOP", "blocked:q", "5"]))
+        wait_for(lambda: stats.info("clients")["blocked_clients"] == 1, timeout=5)
+        # After a data command, as in a busy client: ours then runs a read of one command many
+        # times without its general loop (ClientConnection.call_each).
+        assert writer.call("EXISTS", "blocked:q") == 0
+        writer.send_raw(b"".join(writer.encode(["LPUSH", "blocked:q", v]) for v in "abc"))
+        # The waiter takes a before the second push: each push finds the list it left.
+        assert [writer.read() for _ in range(3)] == [1, 1, 2]
+        assert waiter.read() == [b"blocked:q", b"a"]
+    finally:
+        waiter.close()
+        writer.close()
+        stats.close()
 
 
 @pytest.mark.parametrize("which", ["redis", "ours"])

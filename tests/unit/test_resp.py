@@ -14,6 +14,7 @@ from dragonfly_py.protocol.resp import (
     SetReply,
     Verbatim,
     encode,
+    encode_alike,
     encode_bulk_strings,
 )
 
@@ -66,3 +67,15 @@ def test_bulk_strings_in_a_row_encode_as_each_one(resp3: bool) -> None:
     assert encode_bulk_strings(values, resp3) == b"".join(encode(v, resp3) for v in values)
     assert encode_bulk_strings([], resp3) == b""
     assert encode_bulk_strings([b"a", b"x" * 1024], resp3) is None  # left to encode()
+    for row in ([b"a", b"", b"x" * 1023, b"\r\n"], [None, None, None]):  # all hits, all misses
+        assert encode_bulk_strings(row, resp3) == b"".join(encode(v, resp3) for v in row)
+    assert encode_bulk_strings([b"x" * 1024, b"a"], resp3) is None
+
+
+@pytest.mark.parametrize("resp3", [False, True])
+def test_alike_replies_encode_as_each_one(resp3: bool) -> None:
+    rows: list[list[object]] = [[1, -1, 0, 5000, -(2**63)], [OK, OK], [b"a", None, b""], [None], [[], []]]
+    for row in rows:
+        assert encode_alike(row, resp3) == b"".join(encode(v, resp3) for v in row)
+    for row in ([1, b"a"], [[], [b"a"]], [True, 1], [1.5]):  # left to encode(), one by one
+        assert encode_alike(row, resp3) is None
