@@ -6,6 +6,7 @@ stopped by PID in :meth:`Topology.stop`, also when a test fails.
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import threading
@@ -80,6 +81,7 @@ class Topology:
         self.monitor_lines += [line for line in sentinel_lines if line not in global_lines]
         self.nodes: list[ServerProcess] = []
         self.sentinels: list[ServerProcess] = []
+        self.lost_writes: tuple[list[int], list[float]] | None = None  # drill: ids, first and last ack
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> Topology:
@@ -159,6 +161,20 @@ class Topology:
             if self.client(port).info("replication")["role"] == "master":
                 return port
         return None
+
+    def story(self) -> str:
+        """Every sentinel's events (+sdown, +elected-leader, -failover-abort-...), for a failure
+        message: which sentinel saw what, in what order."""
+        parts = []
+        if self.lost_writes:
+            ids, (first, last) = self.lost_writes
+            span = " to ".join(time.strftime("%H:%M:%S", time.localtime(t)) + f"{t % 1:.3f}"[1:] for t in (first, last))
+            parts.append(f"lost {len(ids)} acknowledged writes, ids {ids[0]} to {ids[-1]}, acknowledged {span}")
+        for sentinel in self.sentinels:
+            events = [line for line in sentinel.log().splitlines() if re.search(r" [+-][a-z]", line)]
+            parts.append(f"--- sentinel {sentinel.port} ({sentinel.kind}):")  # type: ignore[attr-defined]
+            parts += events
+        return "\n".join(parts)
 
     def epochs(self) -> set[int]:
         return {int(self.sentinel_client(s).sentinel_master(MASTER)["config-epoch"]) for s in self.sentinels}
@@ -247,4 +263,8 @@ def drill(topology: Topology, stop_primary: Callable[[ServerProcess], None], pro
     finally:
         writer.stop()
     lost = writer.lost_on("127.0.0.1", int(new_port))
+    if lost:  # when they were acknowledged tells which primary took them
+        to_wall_clock = time.time() - time.monotonic()
+        acked = [writer.ack_times[writer.acked.index(i)] + to_wall_clock for i in (lost[0], lost[-1])]
+        topology.lost_writes = (lost, acked)
     return {"seconds": resumed, "lost": len(lost), "old": old_port, "new": int(new_port)}

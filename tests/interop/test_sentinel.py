@@ -35,7 +35,7 @@ def topology(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Topolog
 @pytest.mark.parametrize("protocol", [2, 3])
 def test_shutdown_failover_and_old_primary_converted(topology: Topology, protocol: int) -> None:
     result = drill(topology, topology.shutdown, protocol=protocol)
-    assert result["lost"] == 0
+    assert result["lost"] == 0, topology.story()
     old, new = result["old"], result["new"]
     assert len(topology.epochs()) == 1
     for port in (n.port for n in topology.nodes if n.proc.poll() is None and n.port != new):
@@ -110,7 +110,7 @@ def test_manual_failover(topology: Topology) -> None:
 )
 def test_mixed_ensemble_failover(topology: Topology) -> None:
     result = drill(topology, topology.shutdown)
-    assert result["lost"] == 0
+    assert result["lost"] == 0, topology.story()
     assert len(topology.epochs()) == 1
     leaders = [s.kind for s in topology.sentinels if "+elected-leader" in s.log()]  # type: ignore[attr-defined]
     assert len(leaders) == 1
@@ -177,7 +177,7 @@ def test_authentication_on_nodes_and_sentinels(topology: Topology) -> None:
     assert str(conn.call("SENTINEL", "MASTERS")).startswith("NOAUTH")
     assert conn.call("AUTH", "sentinelpw") == b"OK"
     result = drill(topology, topology.shutdown, protocol=3)
-    assert result["lost"] == 0
+    assert result["lost"] == 0, topology.story()
 
 
 @pytest.mark.parametrize(
@@ -201,7 +201,7 @@ def test_sentinels_authenticate_to_each_other_as_an_acl_user(topology: Topology)
     assert peer.call("AUTH", "peer", "peerpw") == b"OK"
     assert peer.call("ACL", "WHOAMI") == b"peer"
     result = drill(topology, topology.shutdown, protocol=3)  # ODOWN and votes need the peer links
-    assert result["lost"] == 0
+    assert result["lost"] == 0, topology.story()
     assert len(topology.epochs()) == 1
 
 
@@ -228,7 +228,8 @@ def test_hostnames_resolved_and_announced_as_real_sentinel(topology: Topology) -
     ours = topology.sentinels[0]
     assert f"sentinel monitor {MASTER} localhost {port} 2" in ours.conf.read_text()  # type: ignore[attr-defined]
     result = drill(topology, topology.shutdown)
-    assert result["lost"] == 0 and len(topology.epochs()) == 1
+    assert result["lost"] == 0, topology.story()
+    assert len(topology.epochs()) == 1
     # ODOWN needs two of the three to see the master down, so at least one of ours did; the other
     # may learn of the new master from the leader's hello before its own down-after expires.
     ours_logs = ours.log() + topology.sentinels[1].log()
@@ -239,7 +240,7 @@ def test_hostnames_resolved_and_announced_as_real_sentinel(topology: Topology) -
 @pytest.mark.parametrize("topology", [{"nodes": "dragonfly"}], indirect=True)
 def test_failover_of_dragonfly_nodes(topology: Topology) -> None:
     result = drill(topology, topology.shutdown, protocol=3)
-    assert result["lost"] == 0
+    assert result["lost"] == 0, topology.story()
     assert len(topology.epochs()) == 1
 
 

@@ -44,7 +44,7 @@ RENAMED = {
 def test_failover_sends_renamed_commands(topology: Topology) -> None:
     assert "unknown command" in str(RawConnection(topology.nodes[1].port).call("SLAVEOF", "NO", "ONE"))
     result = drill(topology, topology.shutdown)
-    assert result["lost"] == 0
+    assert result["lost"] == 0, topology.story()
     survivor = next(n for n in topology.nodes if n.proc.poll() is None and n.port != result["new"])
     wait_for(lambda: topology.client(survivor.port).info("replication")["master_port"] == result["new"], timeout=15)
 
