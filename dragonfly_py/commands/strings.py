@@ -8,7 +8,7 @@ from typing import Any
 from dragonfly_py import errors
 from dragonfly_py.commands.registry import command
 from dragonfly_py.commands.util import add_long_double, parse_int, typed
-from dragonfly_py.protocol.resp import OK, ReplyError, encode_bulk_strings
+from dragonfly_py.protocol.resp import OK, STRING_OR_MISSING, ReplyError, encode_bulk_strings
 from dragonfly_py.server.client import Client
 from dragonfly_py.storage.keyspace import Database
 from dragonfly_py.storage.types import LONG_MAX, LONG_MIN
@@ -52,7 +52,7 @@ def get_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
     if db.expires and not db.expires.keys().isdisjoint(keys):
         return None  # lazy expiry: GET itself
     values = list(map(db.data.get, keys))
-    if not _STRING_OR_MISSING.issuperset(map(type, values)):
+    if not STRING_OR_MISSING.issuperset(map(type, values)):
         return None  # WRONGTYPE in the middle
     wire = encode_bulk_strings(values, client.resp3)
     if wire is not None:
@@ -80,8 +80,8 @@ def set_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
             expires.pop(key, None)
     else:
         data.update(map(_KEY_VALUE, requests))  # in order: a later SET of a key wins
-    keyspace.dirty += len(requests)
     count = len(requests)
+    keyspace.dirty += count
     return _OKS[count] if count < len(_OKS) else _OKS[1] * count
 
 
@@ -89,7 +89,6 @@ _ONE_KEY = {2}
 _KEY_AND_VALUE = {3}
 _SECOND = itemgetter(1)
 _KEY_VALUE = itemgetter(1, 2)
-_STRING_OR_MISSING = frozenset({bytes, type(None)})
 _OKS = [bytes(OK) * n for n in range(65)]
 
 

@@ -174,7 +174,7 @@ def encode_alike(replies: list[Any], resp3: bool) -> bytes | None:
         return b"".join(map(_INT_FORMAT, replies))
     if kinds == _ONLY_RAW:
         return b"".join(replies)
-    if _STRING_OR_MISSING.issuperset(kinds):
+    if STRING_OR_MISSING.issuperset(kinds):
         return encode_bulk_strings(replies, resp3)
     if kinds == _ONLY_LISTS and not any(replies):  # pops of missing keys (ZPOPMIN ...)
         return b"*0\r\n" * len(replies)
@@ -185,7 +185,7 @@ _ONLY_INTS = {int}
 _ONLY_LISTS = {list}
 _ONLY_RAW = {Raw}
 _INT_FORMAT = b":%d\r\n".__mod__
-_STRING_OR_MISSING = frozenset({bytes, type(None)})
+STRING_OR_MISSING = frozenset({bytes, type(None)})  # the types of a row of GET replies
 
 
 def _encode_rare(value: Any, cls: type, resp3: bool) -> bytes:
