@@ -76,7 +76,8 @@ class Command:
     always_propagated: bool = False
     # A read that holds this command alone, many times (a homogeneous pipeline), may run as one
     # call of this: it returns the replies in wire form, or None, having changed nothing, when
-    # a request needs the command itself (see ClientConnection.run_many).
+    # a request needs the command itself (see ClientConnection.run_many). A write's may run
+    # only requests that each change the dataset and propagate as sent (Primary.feed_read).
     many: ManyHandler | None = None
 
     def __post_init__(self) -> None:
@@ -108,6 +109,8 @@ COMMANDS: dict[bytes, Command] = {}
 # sent, so a lookup needs no lower(). They neither block nor change any state those checks read
 # (authentication, MULTI, subscriptions, tracking, CLIENT REPLY, pauses, the server's role ...).
 DIRECT_COMMANDS: dict[bytes, Command] = {}
+# Those of them that never propagate: the ones a read may run without run() while replicas are fed.
+DIRECT_READS: dict[bytes, Command] = {}
 DIRECT_GROUPS = frozenset(
     {"string", "list", "hash", "set", "sorted_set", "stream", "generic", "keyspace", "connection"}
 )
@@ -137,6 +140,8 @@ def command(
         COMMANDS[name.encode()] = cmd
         if group in DIRECT_GROUPS and not cmd.flags & NOT_DIRECT_FLAGS:
             DIRECT_COMMANDS[name.encode()] = DIRECT_COMMANDS[name.upper().encode()] = cmd
+            if not cmd.write and not cmd.always_propagated:
+                DIRECT_READS[name.encode()] = DIRECT_READS[name.upper().encode()] = cmd
         return handler
 
     return register

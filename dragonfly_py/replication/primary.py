@@ -127,6 +127,18 @@ class Primary:
             self.verbatim_reads[self.offset] = start
         source[0].woff = self.offset
 
+    def feed_read(self, client: Client, requests: list[Argv], data: bytes, parser: RequestParser) -> None:
+        """A read of writes run at once (a command's squashed form), each of which changed the
+        dataset and goes out as sent: the read itself where it holds them alone (end_batch)."""
+        db = client.db.index
+        if db == self.last_db:
+            self.source, self.held = (client, requests, data, parser), list(requests)
+            self.end_batch()
+            return
+        for argv in requests:
+            self.feed_command(db, argv)
+        client.woff = self.offset
+
     def release_held(self) -> None:
         """Feed the held writes now, each encoded: the stream is about to be read or extended."""
         source, self.source = self.source, None

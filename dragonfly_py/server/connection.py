@@ -8,7 +8,7 @@ from operator import itemgetter
 from time import perf_counter_ns, time_ns
 from typing import TYPE_CHECKING, Any
 
-from dragonfly_py.commands.registry import COMMANDS, DIRECT_COMMANDS, Command
+from dragonfly_py.commands.registry import COMMANDS, DIRECT_COMMANDS, DIRECT_READS, Command
 from dragonfly_py.protocol.parser import RequestParser
 from dragonfly_py.protocol.resp import BULK_HEADERS, INT_REPLIES, Raw, ReplyError, encode, encode_alike
 from dragonfly_py.server.client import Client
@@ -47,6 +47,7 @@ class ClientConnection(asyncio.Protocol):
         self._direct = NO_DIRECT_COMMANDS  # direct_commands() as of server.state_epoch ...
         self._direct_epoch = -1  # ... this one
         self._lane_epoch = -1  # server.state_epoch up to which run_one or run_many may serve a read
+        self._lone_commands = DIRECT_COMMANDS  # those run_one may serve (no writes while feeding)
 
     # -- asyncio callbacks -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -87,13 +88,14 @@ class ClientConnection(asyncio.Protocol):
         requests = parser.feed(data)
         if self._lane_epoch == server.state_epoch and parser.error is None and requests:
             argv = requests[0]
-            cmd = DIRECT_COMMANDS.get(argv[0])
-            if cmd is not None:
-                if len(requests) == 1:
-                    if len(argv) == cmd.arity or -len(argv) <= cmd.arity < 0:
-                        self.run_one(cmd, argv)
-                        return
-                elif self.run_many(cmd, requests):
+            if len(requests) == 1:
+                cmd = self._lone_commands.get(argv[0])
+                if cmd is not None and (len(argv) == cmd.arity or -len(argv) <= cmd.arity < 0):
+                    self.run_one(cmd, argv)
+                    return
+            else:
+                cmd = DIRECT_COMMANDS.get(argv[0])
+                if cmd is not None and self.run_many(cmd, requests, data):
                     return
         self.serve_read(data, requests)
 
@@ -126,7 +128,8 @@ class ClientConnection(asyncio.Protocol):
 
     def run_one(self, cmd: Command, argv: list[bytes]) -> None:
         """A read of one request for a direct command while nothing needs run()'s care: no
-        blocked or pending requests, no replicas to feed (see direct_commands). It is the
+        blocked or pending requests, and no write while replicas are fed (see direct_commands);
+        a read's expired keys feed their DELs themselves (Primary.add_effect). It is the
         commonest read at pipeline depth 1, so this is run() and flush() for it, inline (write()
         and after_write() too)."""
         client = self.client
@@ -176,17 +179,20 @@ class ClientConnection(asyncio.Protocol):
         if server.pending_flush:
             server.flush_pending(replication=False)
 
-    def run_many(self, cmd: Command, requests: list[list[bytes]]) -> bool:
-        """A read of one direct command many times (a homogeneous pipeline, as Dragonfly squashes
-        them) under the conditions of run_one: one call of cmd.many where it has one and can,
-        else its handler on each request without run()'s bookkeeping per call; False, having
-        run nothing, when the names differ or a request has the wrong arity. The time is shared
-        out evenly among the requests, for the command's stats and the slowlog."""
+    def run_many(self, cmd: Command, requests: list[list[bytes]], data: bytes) -> bool:
+        """A read (data) of one direct command many times (a homogeneous pipeline, as Dragonfly
+        squashes them) while nothing waits before it: one call of cmd.many where it has one and
+        can, else its handler on each request without run()'s bookkeeping per call; False,
+        having run nothing, when the names differ or a request has the wrong arity. The time is
+        shared out evenly among the requests, for the command's stats and the slowlog. While
+        replicas are fed, the writes go to them as run() sends them: the read itself where it
+        holds nothing else."""
         if len(set(map(_NAME, requests))) != 1:
             return False
         client = self.client
         server = self.server
         server.current_client = client
+        feeding = server.primary.feeding
         mark = perf_counter_ns()
         wire = cmd.many(client, requests) if cmd.many is not None else None
         if wire is None:
@@ -194,7 +200,9 @@ class ClientConnection(asyncio.Protocol):
             arity = cmd.arity
             if lengths != {arity} and (arity > 0 or min(lengths) < -arity):
                 return False
-            wire = self.call_each(cmd, requests)
+            wire = self.call_each(cmd, requests, data if feeding else None)
+        elif feeding and cmd.write:  # a squashed write: each request changed a key, as sent
+            server.primary.feed_read(client, requests, data, self.parser)
         end = perf_counter_ns()
         share = (end - mark) // len(requests)
         cmd.durations.extend([share] * len(requests))
@@ -209,9 +217,10 @@ class ClientConnection(asyncio.Protocol):
             server.flush_pending(replication=False)
         return True
 
-    def call_each(self, cmd: Command, requests: list[list[bytes]]) -> bytes:
+    def call_each(self, cmd: Command, requests: list[list[bytes]], fed: bytes | None) -> bytes:
         """cmd's handler on each request, as run() calls a direct command; the replies in wire
-        form, formatted at once where they are alike (encode_alike)."""
+        form, formatted at once where they are alike (encode_alike). fed: the read, while
+        replicas are fed; each call is then propagated as run() does, in a batch (begin_batch)."""
         client = self.client
         server = self.server
         keyspace = server.keyspace
@@ -219,17 +228,29 @@ class ClientConnection(asyncio.Protocol):
         reads_keys = cmd.reads_keys
         replies: list[Any] = []
         append = replies.append
+        primary = server.primary
+        if fed is not None:
+            primary.begin_batch(client, requests, fed, self.parser)
         keyspace.counting_lookups = reads_keys
         for argv in requests:
+            if fed is not None:
+                dirty = primary.before_call(cmd)
             try:
-                append(handler(client, argv))  # type: ignore[misc]
+                reply = handler(client, argv)  # type: ignore[misc]
             except Exception as exc:
-                append(client.failed_call(cmd, exc))
+                reply = client.failed_call(cmd, exc)
+            append(reply)
+            if fed is not None:
+                keyspace.counting_lookups = False  # a rewrite's lookups are no hits
+                primary.after_call(client, cmd, argv, reply, keyspace.dirty != dirty)
+                keyspace.counting_lookups = reads_keys
             if keyspace.ready_keys:  # served between two requests, as run() does
                 server.serve_blocked_clients()
                 server.current_client = client
                 keyspace.counting_lookups = reads_keys
         keyspace.counting_lookups = False
+        if fed is not None:
+            primary.end_batch()
         wire = encode_alike(replies, client.resp3)
         if wire is not None:
             return wire
@@ -339,8 +360,9 @@ class ClientConnection(asyncio.Protocol):
         of the client or server needs them: the checks only matter once something changed it,
         and no direct command changes any of it (kept until server.state_epoch moves on).
         A read of one direct command, or of one such command many times, may skip run() too
-        (run_one, run_many) while nothing waits before it and no replica is fed
-        (Primary.update_feeding moves the epoch on)."""
+        (run_one, run_many) while nothing waits before it; while replicas are fed, run_one
+        serves no write, whose effect only run() propagates, and run_many feeds the writes
+        itself (Primary.update_feeding moves the epoch on)."""
         client, server = self.client, self.server
         self._direct_epoch = server.state_epoch
         if (
@@ -356,8 +378,9 @@ class ClientConnection(asyncio.Protocol):
             and client.commands is COMMANDS
         ):
             self._direct = DIRECT_COMMANDS
-            if client.blocked is None and not self.pending and not server.primary.feeding:
+            if client.blocked is None and not self.pending:
                 self._lane_epoch = server.state_epoch
+                self._lone_commands = DIRECT_READS if server.primary.feeding else DIRECT_COMMANDS
         else:
             self._direct = NO_DIRECT_COMMANDS
         return self._direct

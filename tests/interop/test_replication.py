@@ -423,7 +423,33 @@ PIPELINED_READS: list[list[bytes]] = [
 ]
 
 
-def _send_reads(server: ServerProcess, reads: list[bytes], replies: int) -> None:
+def _many(*args: str, times: int = 8) -> bytes:
+    """One request many times over, its {i} counting up: a read of one command (run_many)."""
+    return b"".join(_encode(*(a.format(i=i) for a in args)) for i in range(times))
+
+
+# Reads of one command many times, which skip run(): their writes must reach the replicas as
+# run() sends them. A squashed SET fed whole, and in another database than the stream's; a push
+# fed whole; errors, rewrites (SPOP, SET PX) and keys expired lazily in the middle of a read,
+# by a write and by a read, and by a read of one GET (active expiry is off); a read of GETs,
+# which feeds nothing.
+HOMOGENEOUS_READS: list[list[bytes]] = [
+    [_many("SET", "sq:{i}", "v{i}", times=16)],
+    [_encode("SELECT", "1"), _many("SET", "db1:{i}", "w")],
+    [_many("LPUSH", "hl", "a{i}", "b")],
+    [_many("SADD", "s{i}", "m{i}"), _many("SPOP", "s{i}", times=10)],  # one member each: no chance
+    [_many("INCR", "n", times=3) + _encode("INCR", "hl") + _many("INCR", "n", times=2)],
+    [_many("SET", "px:{i}", "v", "PX", "100", times=3), _encode("SET", "one", "v", "PX", "100")],
+    [_encode("DEBUG", "SLEEP", "0.2")],
+    [_many("INCR", "px:0", times=3)],
+    [_many("GET", "px:{i}", times=3)],
+    [_encode("GET", "one")],  # a read of one request (run_one) expires a key
+    [_many("GET", "sq:{i}", times=20)],
+]
+
+
+def _replies_to_reads(server: ServerProcess, reads: list[bytes], replies: int) -> list[object]:
+    """Send each read on its own, on one connection; errors as their text."""
     conn = server.connect()
     try:
         for read in reads:
@@ -432,26 +458,35 @@ def _send_reads(server: ServerProcess, reads: list[bytes], replies: int) -> None
             with contextlib.suppress(TimeoutError):
                 conn.reader.feed(conn.sock.recv(1 << 16))
             conn.sock.settimeout(10)
-        for _ in range(replies):
-            assert not isinstance(conn.read(), Exception)
+        return [str(r) if isinstance(r, Exception) else r for r in (conn.read() for _ in range(replies))]
     finally:
         conn.close()
 
 
-def test_pipelined_reads_reach_the_replica_and_count_as_redis_counts(started: Callable[..., ServerProcess]) -> None:
-    quiet = ("--repl-ping-replica-period", "3600")  # no PING in the offsets compared
+def _send_reads(server: ServerProcess, reads: list[bytes], replies: int) -> None:
+    assert not any(isinstance(r, str) for r in _replies_to_reads(server, reads, replies))
+
+
+@pytest.mark.parametrize("connections", [PIPELINED_READS, HOMOGENEOUS_READS], ids=["mixed", "homogeneous"])
+def test_pipelined_reads_reach_the_replica_and_count_as_redis_counts(
+    started: Callable[..., ServerProcess], connections: list[list[bytes]]
+) -> None:
+    quiet = ("--repl-ping-replica-period", "3600", "--enable-debug-command", "yes")  # no PING in the offsets
     primaries = [started("redis", *quiet), started("ours", *quiet)]
     replicas = [started("redis"), started("redis")]
     offsets: list[list[int]] = [[], []]
-    for primary, replica, seen in zip(primaries, replicas, offsets, strict=True):
+    replies: list[list[object]] = [[], []]
+    for primary, replica, seen, answered in zip(primaries, replicas, offsets, replies, strict=True):
         _replicate(replica, primary)
+        _client(primary).execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
         _client(primary).set("first", "1")  # the stream's SELECT comes before the reads compared
-        for reads in PIPELINED_READS:
+        for reads in connections:
             before = _client(primary).info("replication")["master_repl_offset"]
-            _send_reads(primary, reads, len(hiredis_requests(b"".join(reads))))
+            answered += _replies_to_reads(primary, reads, len(hiredis_requests(b"".join(reads))))
             seen.append(_client(primary).info("replication")["master_repl_offset"] - before)
         _wait_in_sync(primary, replica)
         _same_data(primary, replica)
+    assert replies[1] == replies[0]
     assert offsets[1] == offsets[0]
     _same_data(primaries[0], primaries[1])
 
