@@ -8,15 +8,18 @@ import contextlib
 import queue
 import time
 from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING
+from time import perf_counter_ns, time_ns
+from typing import TYPE_CHECKING, Any
 
 import hiredis
 
+from dragonfly_py.commands.registry import DIRECT_COMMANDS, Command
 from dragonfly_py.protocol.resp import encode_command
 from dragonfly_py.rdb.reader import RdbError, RdbReader, Snapshot
 from dragonfly_py.replication.backlog import Backlog
 
 if TYPE_CHECKING:
+    from dragonfly_py.server.client import Client
     from dragonfly_py.server.server import Server
 
 
@@ -277,38 +280,101 @@ class MasterLink:
             self.stream_db = client.db.index
             ack_task.cancel()
 
-    def _apply(self, parser: hiredis.Reader, client: object, writer: asyncio.StreamWriter) -> None:
-        server, primary = self.server, self.primary
-        keyspace = server.keyspace
+    def _apply(self, parser: hiredis.Reader, client: Client, writer: asyncio.StreamWriter) -> None:
+        """Apply the commands of one read of the stream, then feed them on (backlog, sub-replicas)
+        in one piece."""
+        requests: list[list[bytes]] = []
+        desync = False
+        while (argv := parser.gets()) is not False:
+            if argv.__class__ is not list or not argv:
+                desync = True  # after the commands before it, as Redis would
+                break
+            requests.append(argv)
+        keyspace = self.server.keyspace
+        keyspace.now = time_ns() // 1_000_000  # now_ms(), once per read as for a client's read
         keyspace.applying_master = True
+        unfed: list[bytes] = []  # encodings of the commands applied
         try:
-            while True:
-                argv = parser.gets()
-                if argv is False:
-                    break
-                if not isinstance(argv, list) or not argv:
-                    raise SyncError("Master using the inline protocol. Desync?")
-                raw = encode_command(argv)
-                name = argv[0].lower()
-                if name == b"replconf" and len(argv) > 1 and argv[1].lower() == b"getack":
-                    writer.write(encode_command([b"REPLCONF", b"ACK", b"%d" % primary.offset]))
-                    primary.feed_bytes(raw)
-                    continue
-                keyspace.now = int(time.time() * 1000)
-                client.execute(argv)  # type: ignore[attr-defined]
-                client.output.clear()  # type: ignore[attr-defined]
-                if name == b"multi":
-                    self._multi = [raw]
-                elif self._multi is not None:
-                    self._multi.append(raw)
-                    if name in (b"exec", b"discard"):  # the offset never points inside a transaction
-                        primary.feed_bytes(b"".join(self._multi))
-                        self._multi = None
-                else:
-                    primary.feed_bytes(raw)
+            self._run_stream(requests, client, writer, unfed)
         finally:
             keyspace.applying_master = False
-        server.flush_pending()
+            client.output.clear()
+            if unfed:
+                self.primary.feed_bytes(b"".join(unfed))
+        if desync:
+            raise SyncError("Master using the inline protocol. Desync?")
+        self.server.flush_pending()
+
+    def _run_stream(self, requests: list[list[bytes]], client: Client, writer: Any, unfed: list[bytes]) -> None:
+        """Each request through client.execute, but for direct commands outside MULTI: those are
+        called as a client's read calls them (ClientConnection.run_many), a run of one command
+        with a squashed form (SET ...) in one call."""
+        server = self.server
+        index, count = 0, len(requests)
+        while index < count:
+            argv = requests[index]
+            cmd = DIRECT_COMMANDS.get(argv[0])
+            if cmd is None or client.multi is not None or self._multi is not None or server.monitors:
+                self._execute(argv, client, writer, unfed)
+                index += 1
+                continue
+            end = index + 1
+            name = argv[0]
+            while end < count and requests[end][0] == name:
+                end += 1
+            run = requests[index:end]
+            self._call_run(cmd, run, client)
+            unfed += map(encode_command, run)
+            index = end
+
+    def _call_run(self, cmd: Command, run: list[list[bytes]], client: Client) -> None:
+        server = self.server
+        keyspace = server.keyspace
+        server.current_client = client
+        mark = perf_counter_ns()
+        if len(run) == 1 or cmd.many is None or cmd.many(client, run) is None:
+            arity = cmd.arity
+            keyspace.counting_lookups = cmd.reads_keys
+            for argv in run:
+                if len(argv) == arity or -len(argv) <= arity < 0:
+                    try:
+                        cmd.handler(client, argv)  # type: ignore[misc]
+                    except Exception as exc:
+                        client.failed_call(cmd, exc)
+                else:
+                    client.execute(argv)  # the arity error, counted as Redis counts it
+                if keyspace.ready_keys:
+                    server.serve_blocked_clients()
+                    server.current_client = client
+                keyspace.counting_lookups = cmd.reads_keys
+            keyspace.counting_lookups = False
+        share = (perf_counter_ns() - mark) // len(run)
+        cmd.durations += [share] * len(run)
+        if share >= server.slowlog_threshold_ns:
+            for argv in run:
+                server.slowlog.add(client, argv, share // 1000)
+
+    def _execute(self, argv: list[bytes], client: Client, writer: Any, unfed: list[bytes]) -> None:
+        """One command of the stream through every check, MULTI/EXEC kept whole in the feed."""
+        raw = encode_command(argv)
+        name = argv[0].lower()
+        if name == b"replconf" and len(argv) > 1 and argv[1].lower() == b"getack":
+            if unfed:  # the offset acknowledged counts what was applied before
+                self.primary.feed_bytes(b"".join(unfed))
+                unfed.clear()
+            writer.write(encode_command([b"REPLCONF", b"ACK", b"%d" % self.primary.offset]))
+            unfed.append(raw)
+            return
+        client.execute(argv)
+        if name == b"multi":
+            self._multi = [raw]
+        elif self._multi is not None:
+            self._multi.append(raw)
+            if name in (b"exec", b"discard"):  # the offset never points inside a transaction
+                unfed.append(b"".join(self._multi))
+                self._multi = None
+        else:
+            unfed.append(raw)
 
     async def _ack_every_second(self, writer: asyncio.StreamWriter) -> None:
         while True:

@@ -171,6 +171,47 @@ def test_our_replica_follows_a_real_failover_with_continue(started: Callable[...
     _same_data(real_replica, ours)
 
 
+def _calls(server: ServerProcess) -> dict[str, int]:
+    return {name: stats["calls"] for name, stats in _client(server).info("commandstats").items()}
+
+
+def test_a_pipelined_stream_applies_on_our_replica_as_on_a_real_one(started: Callable[..., ServerProcess]) -> None:
+    """Runs of one command in the stream (squashed SETs, pushes, errors in a run, a SET with
+    options inside a run of SETs), a transaction, another database: our replica applies them
+    as a real one does (data, offset, the calls in INFO commandstats) and feeds them on to a
+    replica of its own."""
+    primary, real, ours = started("redis"), started("redis"), started("ours")
+    _replicate(real, primary)
+    _replicate(ours, primary)
+    leaf = started("redis")
+    _replicate(leaf, ours)
+    before = {server: _calls(server) for server in (real, ours)}
+    p = _client(primary)
+    with p.pipeline(transaction=False) as pipe:
+        for i in range(300):
+            pipe.set(f"k:{i}", i)
+        for i in range(50):
+            pipe.lpush("list", i)
+        pipe.set("k:ttl", "v", px=100_000).set("k:last", "v").set("str", "x")
+        for i in range(5):
+            pipe.incr("n" if i != 2 else "str")
+        pipe.execute(raise_on_error=False)
+    with p.pipeline(transaction=True) as tx:
+        tx.set("tx:1", "a").incr("tx:n").lpush("list", "in-tx").execute()
+    redis.Redis(port=primary.port, db=2).set("db2", "v")
+    p.set("back-in-0", "v")
+    _wait_in_sync(primary, real, ours)
+    _wait_in_sync(ours, leaf)
+    _same_data(primary, real, ours, leaf)
+    assert (
+        _client(ours).info("replication")["master_repl_offset"]
+        == _client(real).info("replication")["master_repl_offset"]
+    )
+    counted = {server: _calls(server) for server in (real, ours)}
+    for name in ("cmdstat_set", "cmdstat_lpush", "cmdstat_incrby", "cmdstat_select", "cmdstat_exec"):
+        assert counted[ours][name] - before[ours].get(name, 0) == counted[real][name] - before[real].get(name, 0), name
+
+
 def test_our_primary_to_real_redis_replica(started: Callable[..., ServerProcess]) -> None:
     ours, real = started("ours"), started("redis")
     fill(_client(ours))
