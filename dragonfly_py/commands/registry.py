@@ -69,6 +69,9 @@ class Command:
     # into calls and nanoseconds, and into the latency histogram (dragonfly_py.server.latency)
     # while latency tracking is on: a call costs the hot path one append.
     durations: list[int] = field(default_factory=list)
+    # Runs of calls that shared one duration (a read of one command many times, timed as a whole):
+    # duration, count, duration, count ... (one append per read, not one per call).
+    shared_durations: list[int] = field(default_factory=list)
     latency: Any = None
     # Propagation to replicas: the rewrite into its effects (None: as sent), and whether it goes
     # out even when it changed nothing (FLUSHALL, PUBLISH ...).

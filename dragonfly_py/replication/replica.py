@@ -349,7 +349,7 @@ class MasterLink:
                 keyspace.counting_lookups = cmd.reads_keys
             keyspace.counting_lookups = False
         share = (perf_counter_ns() - mark) // len(run)
-        cmd.durations += [share] * len(run)
+        cmd.shared_durations += (share, len(run))
         if share >= server.slowlog_threshold_ns:
             for argv in run:
                 server.slowlog.add(client, argv, share // 1000)

@@ -205,7 +205,7 @@ class ClientConnection(asyncio.Protocol):
             server.primary.feed_read(client, requests, data, self.parser)
         end = perf_counter_ns()
         share = (end - mark) // len(requests)
-        cmd.durations.extend([share] * len(requests))
+        cmd.shared_durations += (share, len(requests))
         if share >= server.slowlog_threshold_ns:
             for argv in requests:
                 server.slowlog.add(client, argv, share // 1000)

@@ -34,7 +34,7 @@ def bucket_index(nanoseconds: int) -> int:
     return (shift << (SUB_BUCKET_BITS - 1)) + (nanoseconds >> shift)
 
 
-def bucket_indexes(nanoseconds: list[int]) -> numpy.typing.NDArray[numpy.int64]:
+def bucket_indexes(nanoseconds: list[int] | numpy.typing.NDArray[numpy.int64]) -> numpy.typing.NDArray[numpy.int64]:
     """bucket_index of each value, vectorised: the bit length comes from the float exponent
     (exact below 2**53 ns, 104 days)."""
     values = numpy.asarray(nanoseconds, dtype=numpy.int64)
@@ -43,11 +43,16 @@ def bucket_indexes(nanoseconds: list[int]) -> numpy.typing.NDArray[numpy.int64]:
     return numpy.where(bits <= SUB_BUCKET_BITS, values, (shift << (SUB_BUCKET_BITS - 1)) + (values >> shift))
 
 
-def fold(histogram: Histogram, samples: list[int]) -> None:
-    """Count the pending durations into the histogram and empty the list."""
+def fold(histogram: Histogram, samples: list[int], shared: list[int] | None = None) -> None:
+    """Count the pending durations into the histogram and empty the lists: samples has one per
+    call, shared a duration and how many calls took it, for each run of calls (flat pairs)."""
     if samples:
         histogram += numpy.bincount(bucket_indexes(samples), minlength=SIZE)
         samples.clear()
+    if shared:
+        pairs = numpy.asarray(shared, dtype=numpy.int64).reshape(-1, 2)
+        numpy.add.at(histogram, bucket_indexes(pairs[:, 0]), pairs[:, 1])
+        shared.clear()
 
 
 def bucket_upper_bound(index: int) -> int:

@@ -11,6 +11,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from operator import mul
 from typing import Any
 
 from dragonfly_py import errors
@@ -327,6 +328,7 @@ class Server:
             entry.calls = entry.nanoseconds = entry.rejected_calls = entry.failed_calls = 0
             entry.latency = None
             entry.durations.clear()
+            entry.shared_durations.clear()
 
     def role_reply(self) -> list[object]:
         primary = self.primary
@@ -553,16 +555,18 @@ class Server:
         latency histograms while latency tracking is on (latency.fold)."""
         tracking = self.latency_tracking
         for entry in self.command_entries():
-            durations = entry.durations
-            if durations:
-                entry.calls += len(durations)
-                entry.nanoseconds += sum(durations)
+            durations, shared = entry.durations, entry.shared_durations
+            if durations or shared:
+                counts = shared[1::2]
+                entry.calls += len(durations) + sum(counts)
+                entry.nanoseconds += sum(durations) + sum(map(mul, shared[::2], counts))
                 if not tracking:
                     durations.clear()
+                    shared.clear()
                     continue
                 if entry.latency is None:
                     entry.latency = new_histogram()
-                fold(entry.latency, durations)
+                fold(entry.latency, durations, shared)
 
     def instantaneous_rates(self) -> tuple[int, float, float]:
         """Commands per second and input / output KB per second over the last samples (~1.6 s at

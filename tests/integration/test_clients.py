@@ -258,6 +258,15 @@ def test_latencystats_percentiles_follow_the_calls(tmp_path) -> None:
         assert client.info("latencystats")["latency_percentiles_usec_debug|sleep"] == stats
         client.config_resetstat()
         assert client.info("latencystats") == {}
+        client.config_set("latency-tracking", "yes")
+        with client.pipeline(transaction=False) as pipe:  # one read of 20 GETs: timed as a whole
+            for i in range(20):
+                pipe.get(f"k{i}")
+            pipe.execute()
+        assert client.info("commandstats")["cmdstat_get"]["calls"] == 20
+        assert client.info("latencystats")["latency_percentiles_usec_get"]["p50"] > 0
+        client.config_resetstat()
+        assert "latency_percentiles_usec_get" not in client.info("latencystats")
         client.close()
     finally:
         server.stop()

@@ -41,3 +41,14 @@ def test_fold_buckets_as_bucket_index_does(values: list[int]) -> None:
     histogram = new_histogram()
     fold(histogram, list(values))
     assert int(histogram.sum()) == len(values)
+
+
+@given(st.lists(st.tuples(st.integers(min_value=0, max_value=2**53 - 1), st.integers(min_value=1, max_value=20))))
+def test_shared_durations_fold_as_the_calls_one_by_one(runs: list[tuple[int, int]]) -> None:
+    """A run of calls timed as a whole (duration, count) counts as count calls of that duration."""
+    one_by_one, shared = new_histogram(), new_histogram()
+    fold(one_by_one, [duration for duration, count in runs for _ in range(count)])
+    pairs = [number for run in runs for number in run]
+    fold(shared, [], pairs)
+    assert pairs == []
+    assert one_by_one.tolist() == shared.tolist()
