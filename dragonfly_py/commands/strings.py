@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from operator import itemgetter
 from typing import Any
 
 from dragonfly_py import errors
 from dragonfly_py.commands.registry import command
 from dragonfly_py.commands.util import add_long_double, parse_int, typed
-from dragonfly_py.protocol.resp import OK, STRING_OR_MISSING, ReplyError, encode_bulk_strings
+from dragonfly_py.protocol.resp import BULK_LENGTHS, OK, ReplyError
 from dragonfly_py.server.client import Client
 from dragonfly_py.storage.keyspace import Database
 from dragonfly_py.storage.types import LONG_MAX, LONG_MIN
@@ -44,23 +43,40 @@ def expire_at_ms(now: int, unit: bytes, amount_raw: bytes, command_name: str) ->
 
 
 def get_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
-    """GET key, many times: each with one key, none with a TTL or a value that is no string."""
-    if set(map(len, requests)) != _ONE_KEY:
-        return None
+    """GET key, many times: each with one key, none with a TTL, a value that is no string or one
+    of 1 KB or more. One loop takes every step: on CPython 3.11 a C pass over the requests per
+    step (lengths, keys, values, types) costs more than the loop's opcodes. The replies are
+    joined on CRLF: "$<len>", value, ... and "$-1" (or "_") for a miss."""
     db = client.db
-    keys = list(map(_SECOND, requests))
-    if db.expires and not db.expires.keys().isdisjoint(keys):
-        return None  # lazy expiry: GET itself
-    values = list(map(db.data.get, keys))
-    if not STRING_OR_MISSING.issuperset(map(type, values)):
-        return None  # WRONGTYPE in the middle
-    wire = encode_bulk_strings(values, client.resp3)
-    if wire is not None:
-        misses = values.count(None)
-        keyspace = client.server.keyspace
-        keyspace.misses += misses
-        keyspace.hits += len(values) - misses
-    return wire
+    if db.expires:
+        try:
+            keys = [key for _, key in requests]
+        except ValueError:
+            return None
+        if not db.expires.keys().isdisjoint(keys):
+            return None  # lazy expiry: GET itself
+    get = db.data.get
+    nil = b"_" if client.resp3 else b"$-1"
+    parts: list[bytes] = []
+    append, extend = parts.append, parts.extend
+    misses = 0
+    try:
+        for _, key in requests:  # ValueError: a request with other than one key
+            value = get(key)
+            if value is None:
+                misses += 1
+                append(nil)
+            elif value.__class__ is bytes:
+                extend((BULK_LENGTHS[len(value)], value))  # IndexError: 1 KB or more
+            else:
+                return None  # WRONGTYPE in the middle
+    except (ValueError, IndexError):
+        return None
+    parts.append(b"")
+    keyspace = client.server.keyspace
+    keyspace.misses += misses
+    keyspace.hits += len(requests) - misses
+    return b"\r\n".join(parts)
 
 
 def set_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
@@ -79,16 +95,14 @@ def set_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
             data[key] = value
             expires.pop(key, None)
     else:
-        data.update(map(_KEY_VALUE, requests))  # in order: a later SET of a key wins
+        for _, key, value in requests:  # a loop costs less than update(map(itemgetter(1, 2)))
+            data[key] = value
     count = len(requests)
     keyspace.dirty += count
     return _OKS[count] if count < len(_OKS) else _OKS[1] * count
 
 
-_ONE_KEY = {2}
 _KEY_AND_VALUE = {3}
-_SECOND = itemgetter(1)
-_KEY_VALUE = itemgetter(1, 2)
 _OKS = [bytes(OK) * n for n in range(65)]
 
 

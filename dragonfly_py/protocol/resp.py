@@ -84,7 +84,7 @@ _ONLY_BYTES = {bytes}
 INT_REPLIES = [b":%d\r\n" % i for i in range(-1, 1024)]
 # "$<len>\r\n" for short bulk strings: two concatenations cost half of one %-format.
 BULK_HEADERS = [b"$%d\r\n" % i for i in range(1024)]
-_BULK_LENGTHS = [b"$%d" % i for i in range(1024)]
+BULK_LENGTHS = [b"$%d" % i for i in range(1024)]
 
 
 def encode_command(argv: Sequence[bytes | str | int]) -> bytes:
@@ -128,7 +128,7 @@ def _bulk_array(items: list[bytes] | tuple[bytes, ...]) -> bytes:
         return hiredis.pack_command(tuple(items))
     parts: list[bytes] = [b""] * (2 * len(items))
     try:
-        parts[0::2] = list(map(_BULK_LENGTHS.__getitem__, map(len, items)))
+        parts[0::2] = list(map(BULK_LENGTHS.__getitem__, map(len, items)))
     except IndexError:  # an item of 1 KB or more
         return hiredis.pack_command(tuple(items))
     parts[1::2] = items
@@ -144,7 +144,7 @@ def encode_bulk_strings(values: list[bytes | None], resp3: bool) -> bytes | None
     if not misses:
         parts: list[bytes] = [b""] * (2 * len(values))
         try:
-            parts[0::2] = list(map(_BULK_LENGTHS.__getitem__, map(len, values)))  # type: ignore[arg-type]
+            parts[0::2] = list(map(BULK_LENGTHS.__getitem__, map(len, values)))  # type: ignore[arg-type]
         except IndexError:
             return None
         parts[1::2] = values  # type: ignore[assignment]
@@ -158,7 +158,7 @@ def encode_bulk_strings(values: list[bytes | None], resp3: bool) -> bytes | None
             if value is None:
                 parts.append(nil)
             else:
-                extend((_BULK_LENGTHS[len(value)], value))
+                extend((BULK_LENGTHS[len(value)], value))
     except IndexError:
         return None
     parts.append(b"")
