@@ -43,8 +43,53 @@ def _pusher(left: bool, only_existing: bool) -> Callable[[Client, list[bytes]], 
     return push
 
 
-lpush = command("lpush", -3, "write denyoom fast", keys=(1, 1, 1), **L)(_pusher(left=True, only_existing=False))
-rpush = command("rpush", -3, "write denyoom fast", keys=(1, 1, 1), **L)(_pusher(left=False, only_existing=False))
+def _push_many(left: bool) -> Callable[[Client, list[list[bytes]]], bytes | None]:
+    """LPUSH or RPUSH many times (a read of pushes), while nothing watches or waits for a key and
+    none of them has a TTL or holds another type (then each push runs on its own, as run() runs
+    it): a first loop checks every request, so that nothing changes when one cannot run here,
+    and a second pushes. Each request pushes at least one element, so each goes to replicas as
+    sent (Command.many)."""
+
+    def push_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
+        keyspace = client.server.keyspace
+        if keyspace.watched or keyspace.blocking or keyspace.tracking is not None:
+            return None
+        db = client.db
+        data, expires = db.data, db.expires
+        for argv in requests:
+            if len(argv) < 3:
+                return None  # its arity error
+            key = argv[1]
+            if expires and key in expires:
+                return None  # lazy expiry: the command itself
+            value = data.get(key)
+            if value is not None and value.__class__ is not deque:
+                return None  # WRONGTYPE
+        lengths: list[int] = []
+        elements = 0
+        for argv in requests:
+            key = argv[1]
+            value = data.get(key)
+            if value is None:
+                value = data[key] = deque()
+            if left:
+                value.extendleft(argv[2:])
+            else:
+                value.extend(argv[2:])
+            elements += len(argv) - 2
+            lengths.append(len(value))
+        keyspace.dirty += elements
+        return b"".join(map(b":%d\r\n".__mod__, lengths))
+
+    return push_many
+
+
+lpush = command("lpush", -3, "write denyoom fast", keys=(1, 1, 1), many=_push_many(left=True), **L)(
+    _pusher(left=True, only_existing=False)
+)
+rpush = command("rpush", -3, "write denyoom fast", keys=(1, 1, 1), many=_push_many(left=False), **L)(
+    _pusher(left=False, only_existing=False)
+)
 lpushx = command("lpushx", -3, "write denyoom fast", keys=(1, 1, 1), **L)(_pusher(left=True, only_existing=True))
 rpushx = command("rpushx", -3, "write denyoom fast", keys=(1, 1, 1), **L)(_pusher(left=False, only_existing=True))
 

@@ -1332,6 +1332,10 @@ ONE_COMMAND_READS: list[list[str]] = [
     # Other commands, run one by one without run()'s bookkeeping (ClientConnection.call_each)
     ["LPUSH q a", "LPUSH q b c", "LPUSH q d"],
     ["RPUSH q e", "RPUSH q f"],
+    ["RPUSH tk a", "RPUSH tl a b"],
+    ["EXPIRE tk 100", "PEXPIRE tl 1"],
+    ["RPUSH tk b", "RPUSH tk c"],  # a list with a TTL keeps it
+    ["RPUSH tl c", "RPUSH tl d"],  # an expired list (the run waits 10 ms before this read)
     ["LPUSH k1 x", "LPUSH q y", "LPUSH k1 z"],  # WRONGTYPE, twice
     ["LRANGE q 0 -1", "LRANGE nolist 0 -1", "LRANGE q 0 0"],
     ["LPOP q", "LPOP q 2", "LPOP nolist", "LPOP q"],
@@ -1365,8 +1369,8 @@ def _one_command_reads(server: ServerProcess, resp3: bool) -> tuple[list[object]
         before = stats.info("all")
         replies: list[object] = []
         for read in ONE_COMMAND_READS:
-            if read[0] == "GET e":
-                time.sleep(0.01)  # e has expired
+            if read[0] in ("GET e", "RPUSH tl c"):
+                time.sleep(0.01)  # the key has expired
             conn.send_raw(b"".join(conn.encode(shlex.split(line)) for line in read))
             replies += [_errors_as_text(conn.read()) for _ in read]
         after = stats.info("all")
