@@ -44,16 +44,12 @@ def _pusher(left: bool, only_existing: bool) -> Callable[[Client, list[bytes]], 
 
 
 def _push_many(left: bool) -> Callable[[Client, list[list[bytes]]], bytes | None]:
-    """LPUSH or RPUSH many times (a read of pushes), while nothing watches or waits for a key and
-    none of them has a TTL or holds another type (then each push runs on its own, as run() runs
-    it): a first loop checks every request, so that nothing changes when one cannot run here,
-    and a second pushes. Each request pushes at least one element, so each goes to replicas as
-    sent (Command.many)."""
+    """LPUSH or RPUSH many times (a read of pushes), while none of the keys has a TTL or holds
+    another type (then each push runs on its own, as run() runs it): a first loop checks every
+    request, so that nothing changes when one cannot run here, and a second pushes. Each
+    request pushes at least one element, so each goes to replicas as sent (Command.many)."""
 
     def push_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
-        keyspace = client.server.keyspace
-        if keyspace.watched or keyspace.blocking or keyspace.tracking is not None:
-            return None
         db = client.db
         data, expires = db.data, db.expires
         for argv in requests:
@@ -78,7 +74,7 @@ def _push_many(left: bool) -> Callable[[Client, list[list[bytes]]], bytes | None
                 value.extend(argv[2:])
             elements += len(argv) - 2
             lengths.append(len(value))
-        keyspace.dirty += elements
+        client.server.keyspace.dirty += elements
         return b"".join(map(b":%d\r\n".__mod__, lengths))
 
     return push_many

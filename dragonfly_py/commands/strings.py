@@ -80,11 +80,8 @@ def get_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
 
 
 def set_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
-    """SET key value, many times (the commonest pipeline of writes), while no key is watched or
-    waited for (Database.set inline, as in SET)."""
-    keyspace = client.server.keyspace
-    if keyspace.watched or keyspace.blocking or keyspace.tracking is not None:
-        return None
+    """SET key value, many times (the commonest pipeline of writes): Database.set inline, as in
+    SET."""
     if set(map(len, requests)) != _KEY_AND_VALUE:
         return None
     db = client.db
@@ -98,7 +95,7 @@ def set_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
         for _, key, value in requests:  # a loop costs less than update(map(itemgetter(1, 2)))
             data[key] = value
     count = len(requests)
-    keyspace.dirty += count
+    client.server.keyspace.dirty += count
     return _OKS[count] if count < len(_OKS) else _OKS[1] * count
 
 
@@ -306,7 +303,37 @@ def _incr_by(client: Client, key: bytes, delta: int) -> int:
     return result
 
 
-@command("incr", 2, "write denyoom fast", keys=(1, 1, 1), group="string")
+def incr_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
+    """INCR key, many times, while none of the keys has a TTL and each holds a non-negative
+    integer of under 18 digits or nothing (then no result can overflow): a first loop checks
+    every request, so that nothing changes when one must run on its own (an error in the
+    middle ...), and a second counts. Each request changes its key, so each goes to replicas as
+    sent (Command.many)."""
+    db = client.db
+    data, expires = db.data, db.expires
+    for argv in requests:
+        if len(argv) != 2:
+            return None  # its arity error
+        key = argv[1]
+        if expires and key in expires:
+            return None  # lazy expiry, or a TTL to keep: the command itself
+        old = data.get(key)
+        if old is not None and not (
+            old.__class__ is bytes and old.isdigit() and len(old) < 18 and (old[0] != 48 or len(old) == 1)
+        ):
+            return None  # WRONGTYPE, not an integer, or one to parse in full
+    results: list[int] = []
+    append = results.append
+    for _, key in requests:
+        old = data.get(key)
+        result = 1 if old is None else int(old) + 1
+        data[key] = b"%d" % result
+        append(result)
+    client.server.keyspace.dirty += len(requests)
+    return b"".join(map(b":%d\r\n".__mod__, results))
+
+
+@command("incr", 2, "write denyoom fast", keys=(1, 1, 1), group="string", many=incr_many)
 def incr(client: Client, argv: list[bytes]) -> int:
     return _incr_by(client, argv[1], 1)
 

@@ -194,7 +194,12 @@ class ClientConnection(asyncio.Protocol):
         server.current_client = client
         feeding = server.primary.feeding
         mark = perf_counter_ns()
-        wire = cmd.many(client, requests) if cmd.many is not None else None
+        many = cmd.many
+        if many is not None and cmd.write:
+            keyspace = server.keyspace
+            if keyspace.watched or keyspace.blocking or keyspace.tracking is not None:
+                many = None  # each change has someone to tell: the handler's own path tells them
+        wire = many(client, requests) if many is not None else None
         if wire is None:
             lengths = set(map(len, requests))
             arity = cmd.arity

@@ -1340,6 +1340,15 @@ ONE_COMMAND_READS: list[list[str]] = [
     ["LRANGE q 0 -1", "LRANGE nolist 0 -1", "LRANGE q 0 0"],
     ["LPOP q", "LPOP q 2", "LPOP nolist", "LPOP q"],
     ["RPOP q", "RPOP nolist", "RPOP q 0"],
+    ["INCR c", "INCR c2", "INCR c", "INCR 007"],
+    ["SET neg -5", "SET near 9223372036854775806", "SET zero 0", "SET lead 01"],
+    ["INCR neg", "INCR zero", "INCR neg"],  # a negative value
+    ["INCR near", "INCR near"],  # the second overflows
+    ["INCR zero", "INCR lead"],  # a leading zero: not an integer
+    ["SET ce 5 PX 1", "SET ct 5 EX 100"],
+    ["INCR ct", "INCR ct"],  # a counter with a TTL keeps it
+    ["INCR ce", "INCR ce"],  # an expired counter (the run waits 10 ms before this read)
+    ["TTL ct"],
     ["INCR c", "INCR c", "INCR k1", "INCR c"],  # not an integer in the middle
     ["INCR c", "INCR c c"],  # wrong arity
     ["SADD s a", "SADD s a b", "SADD s c"],
@@ -1369,7 +1378,7 @@ def _one_command_reads(server: ServerProcess, resp3: bool) -> tuple[list[object]
         before = stats.info("all")
         replies: list[object] = []
         for read in ONE_COMMAND_READS:
-            if read[0] in ("GET e", "RPUSH tl c"):
+            if read[0] in ("GET e", "RPUSH tl c", "INCR ce"):
                 time.sleep(0.01)  # the key has expired
             conn.send_raw(b"".join(conn.encode(shlex.split(line)) for line in read))
             replies += [_errors_as_text(conn.read()) for _ in read]
@@ -1422,19 +1431,50 @@ def test_a_read_of_pushes_serves_a_blocked_pop_between_them(
         stats.close()
 
 
+# Writes that a read of one command many times may run in one call (Command.many).
+SQUASHED_WRITES = [["SET", "{key}", "v"], ["LPUSH", "{key}", "v"], ["INCR", "{key}"]]
+
+
 @pytest.mark.parametrize("which", ["redis", "ours"])
-def test_a_read_of_sets_touches_watched_keys(
-    which: str, real_redis: ServerProcess, shared_dragonfly: ServerProcess
+@pytest.mark.parametrize("write", SQUASHED_WRITES, ids=lambda w: w[0])
+def test_a_read_of_writes_touches_watched_keys(
+    which: str, write: list[str], real_redis: ServerProcess, shared_dragonfly: ServerProcess
 ) -> None:
     server = real_redis if which == "redis" else shared_dragonfly
     watcher, writer = server.connect(), server.connect()
     try:
+        writer.call("DEL", *(f"watched:{k}" for k in "abk"))
         assert watcher.call("WATCH", "watched:k") == b"OK"
-        writer.send_raw(b"".join(writer.encode(["SET", f"watched:{k}", "v"]) for k in "abk"))
-        assert [writer.read() for _ in range(3)] == [b"OK"] * 3
+        # A data command after the others' (which may change what it depends on) lets ours run
+        # the writer's next read of one command many times as one.
+        writer.call("EXISTS", "watched:a")
+        writer.send_raw(b"".join(writer.encode([a.format(key=f"watched:{k}") for a in write]) for k in "abk"))
+        assert not any(isinstance(writer.read(), Exception) for _ in range(3))
         assert watcher.call("MULTI") == b"OK"
         assert watcher.call("SET", "watched:k", "mine") == b"QUEUED"
         assert watcher.call("EXEC") is None  # aborted: the pipeline touched the key
     finally:
         watcher.close()
+        writer.close()
+
+
+@pytest.mark.parametrize("which", ["redis", "ours"])
+@pytest.mark.parametrize("write", SQUASHED_WRITES, ids=lambda w: w[0])
+def test_a_read_of_writes_invalidates_tracked_keys(
+    which: str, write: list[str], real_redis: ServerProcess, shared_dragonfly: ServerProcess
+) -> None:
+    server = real_redis if which == "redis" else shared_dragonfly
+    tracker, writer = server.connect(), server.connect()
+    try:
+        writer.call("DEL", *(f"tracked:{k}" for k in "abk"))
+        tracker.call("HELLO", "3")
+        assert tracker.call("CLIENT", "TRACKING", "ON") == b"OK"
+        tracker.call("GET", "tracked:k")
+        writer.call("EXISTS", "tracked:a")  # as above
+        writer.send_raw(b"".join(writer.encode([a.format(key=f"tracked:{k}") for a in write]) for k in "abk"))
+        assert not any(isinstance(writer.read(), Exception) for _ in range(3))
+        push = tracker.read()
+        assert list(push) == [b"invalidate", [b"tracked:k"]]
+    finally:
+        tracker.close()
         writer.close()
