@@ -1435,27 +1435,38 @@ def test_a_read_of_pushes_serves_a_blocked_pop_between_them(
 SQUASHED_WRITES = [["SET", "{key}", "v"], ["LPUSH", "{key}", "v"], ["INCR", "{key}"]]
 
 
+def _squashed_writes_seen(
+    server: ServerProcess, write: list[str], prefix: str, observe: Callable[[Any], None], check: Callable[[Any], None]
+) -> None:
+    """observe(observer) on keys prefix:a, :b, :k; then one read of write on each from another
+    client; then check(observer)."""
+    observer, writer = server.connect(), server.connect()
+    try:
+        writer.call("DEL", *(f"{prefix}:{k}" for k in "abk"))
+        observe(observer)
+        # A data command after the observer's (which may change what it depends on) lets ours
+        # run the writer's next read of one command many times as one call.
+        writer.call("EXISTS", f"{prefix}:a")
+        writer.send_raw(b"".join(writer.encode([a.format(key=f"{prefix}:{k}") for a in write]) for k in "abk"))
+        assert not any(isinstance(writer.read(), Exception) for _ in range(3))
+        check(observer)
+    finally:
+        observer.close()
+        writer.close()
+
+
 @pytest.mark.parametrize("which", ["redis", "ours"])
 @pytest.mark.parametrize("write", SQUASHED_WRITES, ids=lambda w: w[0])
 def test_a_read_of_writes_touches_watched_keys(
     which: str, write: list[str], real_redis: ServerProcess, shared_dragonfly: ServerProcess
 ) -> None:
-    server = real_redis if which == "redis" else shared_dragonfly
-    watcher, writer = server.connect(), server.connect()
-    try:
-        writer.call("DEL", *(f"watched:{k}" for k in "abk"))
-        assert watcher.call("WATCH", "watched:k") == b"OK"
-        # A data command after the others' (which may change what it depends on) lets ours run
-        # the writer's next read of one command many times as one.
-        writer.call("EXISTS", "watched:a")
-        writer.send_raw(b"".join(writer.encode([a.format(key=f"watched:{k}") for a in write]) for k in "abk"))
-        assert not any(isinstance(writer.read(), Exception) for _ in range(3))
+    def aborted(watcher: Any) -> None:
         assert watcher.call("MULTI") == b"OK"
         assert watcher.call("SET", "watched:k", "mine") == b"QUEUED"
-        assert watcher.call("EXEC") is None  # aborted: the pipeline touched the key
-    finally:
-        watcher.close()
-        writer.close()
+        assert watcher.call("EXEC") is None  # the pipeline touched the key
+
+    server = real_redis if which == "redis" else shared_dragonfly
+    _squashed_writes_seen(server, write, "watched", lambda watcher: watcher.call("WATCH", "watched:k"), aborted)
 
 
 @pytest.mark.parametrize("which", ["redis", "ours"])
@@ -1463,18 +1474,13 @@ def test_a_read_of_writes_touches_watched_keys(
 def test_a_read_of_writes_invalidates_tracked_keys(
     which: str, write: list[str], real_redis: ServerProcess, shared_dragonfly: ServerProcess
 ) -> None:
-    server = real_redis if which == "redis" else shared_dragonfly
-    tracker, writer = server.connect(), server.connect()
-    try:
-        writer.call("DEL", *(f"tracked:{k}" for k in "abk"))
+    def track(tracker: Any) -> None:
         tracker.call("HELLO", "3")
         assert tracker.call("CLIENT", "TRACKING", "ON") == b"OK"
         tracker.call("GET", "tracked:k")
-        writer.call("EXISTS", "tracked:a")  # as above
-        writer.send_raw(b"".join(writer.encode([a.format(key=f"tracked:{k}") for a in write]) for k in "abk"))
-        assert not any(isinstance(writer.read(), Exception) for _ in range(3))
-        push = tracker.read()
-        assert list(push) == [b"invalidate", [b"tracked:k"]]
-    finally:
-        tracker.close()
-        writer.close()
+
+    def invalidated(tracker: Any) -> None:
+        assert list(tracker.read()) == [b"invalidate", [b"tracked:k"]]
+
+    server = real_redis if which == "redis" else shared_dragonfly
+    _squashed_writes_seen(server, write, "tracked", track, invalidated)
