@@ -10,7 +10,7 @@ from typing import Any
 from dragonfly_py import errors
 from dragonfly_py.commands.registry import command
 from dragonfly_py.commands.util import normalize_range, optional_count, parse_int, parse_timeout, typed
-from dragonfly_py.protocol.resp import NULL_ARRAY, OK, ReplyError
+from dragonfly_py.protocol.resp import BULK_LENGTHS, NULL_ARRAY, OK, ReplyError
 from dragonfly_py.server.client import Client
 from dragonfly_py.server.markers import BLOCKED
 from dragonfly_py.storage.keyspace import Database
@@ -102,6 +102,53 @@ def pop_items(db: Database, key: bytes, left: bool, count: int) -> list[bytes]:
     return items
 
 
+def _pop_many(left: bool) -> Callable[[Client, list[list[bytes]]], bytes | None]:
+    """LPOP or RPOP key (no count) many times, while none of the keys has a TTL or holds another
+    type, and either every key is missing (a nil each: nothing changes) or every list holds at
+    least an element per request (then each pop changes its list), as Command.many requires of
+    a write: a first loop checks every request, so that nothing changes when one must run on
+    its own, and a second pops."""
+
+    def pop_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
+        db = client.db
+        data, expires = db.data, db.expires
+        count = len(requests)
+        missing = 0
+        may_empty = False  # a list of exactly count elements, which count pops of it would empty
+        for argv in requests:
+            if len(argv) != 2:
+                return None  # a count, or its arity error
+            key = argv[1]
+            if expires and key in expires:
+                return None  # lazy expiry: the command itself
+            value = data.get(key)
+            if value is None:
+                missing += 1
+            elif value.__class__ is not deque or len(value) < count:
+                return None  # WRONGTYPE, or a list that may run out
+            elif len(value) == count:
+                may_empty = True
+        if missing:
+            return (b"_\r\n" if client.resp3 else b"$-1\r\n") * count if missing == count else None
+        parts: list[bytes] = []
+        append = parts.append
+        for _, key in requests:
+            value = data[key]
+            item = value.popleft() if left else value.pop()
+            size = len(item)
+            append(BULK_LENGTHS[size] if size < 1024 else b"$%d" % size)
+            append(item)
+        if may_empty:
+            for key in {argv[1] for argv in requests}:
+                if not data[key]:
+                    db.delete(key, changes=0)  # emptied: its pop counted the change
+        client.server.keyspace.dirty += count
+        append(b"")
+        return b"\r\n".join(parts)
+
+    return pop_many
+
+
 def _popper(left: bool) -> Callable[[Client, list[bytes]], Any]:
     """LPOP and RPOP; without a count (the common form) one item is popped inline."""
 
@@ -123,8 +170,8 @@ def _popper(left: bool) -> Callable[[Client, list[bytes]], Any]:
     return pop
 
 
-lpop = command("lpop", -2, "write fast", keys=(1, 1, 1), **L)(_popper(left=True))
-rpop = command("rpop", -2, "write fast", keys=(1, 1, 1), **L)(_popper(left=False))
+lpop = command("lpop", -2, "write fast", keys=(1, 1, 1), many=_pop_many(left=True), **L)(_popper(left=True))
+rpop = command("rpop", -2, "write fast", keys=(1, 1, 1), many=_pop_many(left=False), **L)(_popper(left=False))
 
 
 @command("llen", 2, "readonly fast", keys=(1, 1, 1), **L)

@@ -80,8 +80,9 @@ class Command:
     # A read that holds this command alone, many times (a homogeneous pipeline), may run as one
     # call of this: it returns the replies in wire form, or None, having changed nothing, when
     # a request needs the command itself (see ClientConnection.run_many). A write's may run
-    # only requests that each change the dataset and propagate as sent (Primary.feed_read);
-    # it is called only while no key is watched, waited for or tracked.
+    # only requests that each change the dataset and propagate as sent (Primary.feed_read), or
+    # that change nothing (then none propagates); it is called only while no key is watched,
+    # waited for or tracked.
     many: ManyHandler | None = None
 
     def __post_init__(self) -> None:

@@ -195,10 +195,10 @@ class ClientConnection(asyncio.Protocol):
         feeding = server.primary.feeding
         mark = perf_counter_ns()
         many = cmd.many
-        if many is not None and cmd.write:
-            keyspace = server.keyspace
-            if keyspace.watched or keyspace.blocking or keyspace.tracking is not None:
-                many = None  # each change has someone to tell: the handler's own path tells them
+        keyspace = server.keyspace
+        if cmd.write and (keyspace.watched or keyspace.blocking or keyspace.tracking is not None):
+            many = None  # each change has someone to tell: the handler's own path tells them
+        dirty = keyspace.dirty
         wire = many(client, requests) if many is not None else None
         if wire is None:
             lengths = set(map(len, requests))
@@ -206,7 +206,7 @@ class ClientConnection(asyncio.Protocol):
             if lengths != {arity} and (arity > 0 or min(lengths) < -arity):
                 return False
             wire = self.call_each(cmd, requests, data if feeding else None)
-        elif feeding and cmd.write:  # a squashed write: each request changed a key, as sent
+        elif feeding and cmd.write and keyspace.dirty != dirty:  # each request changed a key
             server.primary.feed_read(client, requests, data, self.parser)
         end = perf_counter_ns()
         share = (end - mark) // len(requests)

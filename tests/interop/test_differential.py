@@ -1339,6 +1339,14 @@ ONE_COMMAND_READS: list[list[str]] = [
     ["LPUSH k1 x", "LPUSH q y", "LPUSH k1 z"],  # WRONGTYPE, twice
     ["LRANGE q 0 -1", "LRANGE nolist 0 -1", "LRANGE q 0 0"],
     ["LPOP q", "LPOP q 2", "LPOP nolist", "LPOP q"],
+    ["RPUSH pq a b c d e", "RPUSH pq2 x y z"],
+    ["LPOP pq", "LPOP pq2", "LPOP pq"],
+    ["RPOP pq2", "RPOP pq2"],  # empties pq2
+    ["EXISTS pq2", "LLEN pq"],
+    ["LPOP nolist", "LPOP nolist2", "LPOP nolist"],
+    ["LPOP pq", "LPOP nolist"],  # one missing among others
+    ["LPOP pq", "LPOP k1"],  # WRONGTYPE
+    ["RPOP pq", "RPOP pq", "RPOP pq"],  # runs out
     ["RPOP q", "RPOP nolist", "RPOP q 0"],
     ["INCR c", "INCR c2", "INCR c", "INCR 007"],
     ["SET neg -5", "SET near 9223372036854775806", "SET zero 0", "SET lead 01"],
