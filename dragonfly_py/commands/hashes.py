@@ -8,7 +8,7 @@ from typing import Any
 from dragonfly_py import errors
 from dragonfly_py.commands.keys import scan_generic
 from dragonfly_py.commands.registry import command
-from dragonfly_py.commands.util import add_long_double, parse_int, typed
+from dragonfly_py.commands.util import add_long_double, parse_int, typed, values_to_squash
 from dragonfly_py.protocol.resp import OK, Map, ReplyError
 from dragonfly_py.server.client import Client
 from dragonfly_py.storage.types import LONG_MAX, LONG_MIN
@@ -29,7 +29,35 @@ def _drop_if_empty(client: Client, key: bytes, value: dict[bytes, bytes]) -> Non
         client.db.delete(key)
 
 
-@command("hset", -4, "write denyoom fast", keys=(1, 1, 1), **H)
+def hset_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
+    """HSET key field value ..., many times, while none of the keys has a TTL or holds another
+    type: a first loop checks every request, so that nothing changes when one must run on its
+    own, and a second sets. Each HSET changes the dataset (Redis counts every field it sets, new
+    or not), so each goes to replicas as sent (Command.many)."""
+    db = client.db
+    if values_to_squash(db, requests, -4, dict, pairs=True) is None:
+        return None
+    data = db.data
+    added: list[int] = []
+    append = added.append
+    for argv in requests:
+        key = argv[1]
+        value = data.get(key)
+        if value is None:
+            value = data[key] = {}
+        if len(argv) == 4:
+            field = argv[2]
+            append(0 if field in value else 1)
+            value[field] = argv[3]
+        else:
+            before = len(value)
+            value.update(zip(argv[2::2], argv[3::2], strict=True))
+            append(len(value) - before)
+    client.server.keyspace.dirty += sum(map(len, requests)) // 2 - len(requests)  # a change per field
+    return b"".join(map(b":%d\r\n".__mod__, added))
+
+
+@command("hset", -4, "write denyoom fast", keys=(1, 1, 1), many=hset_many, **H)
 def hset(client: Client, argv: list[bytes]) -> int:
     if len(argv) % 2:
         raise errors.wrong_arity(argv[0].decode().lower())

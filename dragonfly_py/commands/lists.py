@@ -9,7 +9,15 @@ from typing import Any
 
 from dragonfly_py import errors
 from dragonfly_py.commands.registry import command
-from dragonfly_py.commands.util import normalize_range, optional_count, parse_int, parse_timeout, typed
+from dragonfly_py.commands.util import (
+    normalize_range,
+    optional_count,
+    parse_int,
+    parse_timeout,
+    pops_to_squash,
+    typed,
+    values_to_squash,
+)
 from dragonfly_py.protocol.resp import BULK_LENGTHS, NULL_ARRAY, OK, ReplyError
 from dragonfly_py.server.client import Client
 from dragonfly_py.server.markers import BLOCKED
@@ -51,16 +59,9 @@ def _push_many(left: bool) -> Callable[[Client, list[list[bytes]]], bytes | None
 
     def push_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
         db = client.db
-        data, expires = db.data, db.expires
-        for argv in requests:
-            if len(argv) < 3:
-                return None  # its arity error
-            key = argv[1]
-            if expires and key in expires:
-                return None  # lazy expiry: the command itself
-            value = data.get(key)
-            if value is not None and value.__class__ is not deque:
-                return None  # WRONGTYPE
+        if values_to_squash(db, requests, -3, deque) is None:
+            return None
+        data = db.data
         lengths: list[int] = []
         elements = 0
         for argv in requests:
@@ -111,25 +112,11 @@ def _pop_many(left: bool) -> Callable[[Client, list[list[bytes]]], bytes | None]
 
     def pop_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
         db = client.db
-        data, expires = db.data, db.expires
+        shortest = pops_to_squash(db, requests, deque)
         count = len(requests)
-        missing = 0
-        may_empty = False  # a list of exactly count elements, which count pops of it would empty
-        for argv in requests:
-            if len(argv) != 2:
-                return None  # a count, or its arity error
-            key = argv[1]
-            if expires and key in expires:
-                return None  # lazy expiry: the command itself
-            value = data.get(key)
-            if value is None:
-                missing += 1
-            elif value.__class__ is not deque or len(value) < count:
-                return None  # WRONGTYPE, or a list that may run out
-            elif len(value) == count:
-                may_empty = True
-        if missing:
-            return (b"_\r\n" if client.resp3 else b"$-1\r\n") * count if missing == count else None
+        if not shortest:
+            return None if shortest is None else (b"_\r\n" if client.resp3 else b"$-1\r\n") * count
+        data = db.data
         parts: list[bytes] = []
         append = parts.append
         for _, key in requests:
@@ -138,7 +125,7 @@ def _pop_many(left: bool) -> Callable[[Client, list[list[bytes]]], bytes | None]
             size = len(item)
             append(BULK_LENGTHS[size] if size < 1024 else b"$%d" % size)
             append(item)
-        if may_empty:
+        if shortest == count:  # count pops of one list would empty it
             for key in {argv[1] for argv in requests}:
                 if not data[key]:
                     db.delete(key, changes=0)  # emptied: its pop counted the change

@@ -55,6 +55,45 @@ def parse_timeout(raw: bytes) -> float:
 NOT_POSITIVE = ReplyError("ERR value is out of range, must be positive")
 
 
+def values_to_squash(
+    db: Any, requests: list[list[bytes]], arity: int, kind: type, pairs: bool = False
+) -> list[Any] | None:
+    """The value at each request's key (None where missing), for a command's squashed form
+    (Command.many) to check before it changes anything; None when a request needs the command
+    itself: its arity error (arity as in the command table; pairs: the arguments after the key
+    come in pairs), a key with a TTL (lazy expiry), or a value of another type than kind."""
+    data, expires = db.data, db.expires
+    values: list[Any] = []
+    append = values.append
+    for argv in requests:
+        size = len(argv)
+        if (size != arity if arity > 0 else size < -arity) or (pairs and size % 2):
+            return None
+        key = argv[1]
+        if expires and key in expires:
+            return None
+        value = data.get(key)
+        if value is not None and value.__class__ is not kind:
+            return None  # WRONGTYPE
+        append(value)
+    return values
+
+
+def pops_to_squash(db: Any, requests: list[list[bytes]], kind: type) -> int | None:
+    """For a pop without a count run many times (Command.many): 0 when every key is missing
+    (then no request changes anything), the length of the shortest value when each holds at
+    least an element per request (then each request pops one), else None (values_to_squash's
+    reasons, a missing key among others, or a value that may run out: the command itself)."""
+    values = values_to_squash(db, requests, 2, kind)
+    if values is None:
+        return None
+    missing = values.count(None)
+    if missing:
+        return 0 if missing == len(values) else None
+    shortest: int = min(map(len, values))
+    return shortest if shortest >= len(requests) else None
+
+
 def optional_count(argv: list[bytes]) -> int | None:
     """The optional COUNT of LPOP / SPOP / ZPOPMIN & co. (argv[2]); None when absent."""
     if len(argv) > 3:

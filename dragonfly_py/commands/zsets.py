@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from dragonfly_py import errors
@@ -11,8 +12,16 @@ from dragonfly_py.commands.keys import scan_generic
 from dragonfly_py.commands.lists import block_or_answer, parse_mpop
 from dragonfly_py.commands.registry import command
 from dragonfly_py.commands.sets import parse_numkeys_limit
-from dragonfly_py.commands.util import normalize_range, optional_count, parse_float, parse_int, parse_timeout, typed
-from dragonfly_py.protocol.resp import NULL_ARRAY, ReplyError, format_double
+from dragonfly_py.commands.util import (
+    normalize_range,
+    optional_count,
+    parse_float,
+    parse_int,
+    parse_timeout,
+    pops_to_squash,
+    typed,
+)
+from dragonfly_py.protocol.resp import NULL_ARRAY, ReplyError, encode, format_double
 from dragonfly_py.server.client import Client
 from dragonfly_py.storage.keyspace import Database
 from dragonfly_py.storage.types import ZSet
@@ -425,12 +434,39 @@ def _pop(client: Client, argv: list[bytes], highest: bool) -> Any:
     return _with_scores(client, pop_scored(client, client.db, argv[1], 1 if count is None else count, highest))
 
 
-@command("zpopmin", -2, "write fast", keys=(1, 1, 1), **Z)
+def _pop_many(highest: bool) -> Callable[[Client, list[list[bytes]]], bytes | None]:
+    """ZPOPMIN or ZPOPMAX key (no count) many times, while none of the keys has a TTL or holds
+    another type, and either every key is missing (an empty array each: nothing changes) or
+    every sorted set holds at least a member per request (then each pop changes it), as
+    Command.many requires of a write: a first loop checks every request, a second pops."""
+
+    def pop_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
+        db = client.db
+        shortest = pops_to_squash(db, requests, ZSet)
+        count = len(requests)
+        if not shortest:
+            return None if shortest is None else b"*0\r\n" * count
+        data = db.data
+        resp3 = client.resp3
+        replies: list[list[Any]] = []
+        for _, key in requests:
+            score, member = data[key].pop(highest)
+            replies.append([member, score] if resp3 else [member, format_double(score)])
+        for key in {argv[1] for argv in requests}:
+            if not data[key]:
+                db.delete(key, changes=0)  # emptied: its pops counted the changes
+        client.server.keyspace.dirty += count
+        return b"".join([encode(reply, resp3) for reply in replies])
+
+    return pop_many
+
+
+@command("zpopmin", -2, "write fast", keys=(1, 1, 1), many=_pop_many(highest=False), **Z)
 def zpopmin(client: Client, argv: list[bytes]) -> Any:
     return _pop(client, argv, highest=False)
 
 
-@command("zpopmax", -2, "write fast", keys=(1, 1, 1), **Z)
+@command("zpopmax", -2, "write fast", keys=(1, 1, 1), many=_pop_many(highest=True), **Z)
 def zpopmax(client: Client, argv: list[bytes]) -> Any:
     return _pop(client, argv, highest=True)
 

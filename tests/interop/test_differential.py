@@ -1364,9 +1364,25 @@ ONE_COMMAND_READS: list[list[str]] = [
     ["SPOP one", "SPOP one", "SPOP nos"],
     ["HSET h f v", "HSET h f w g x", "HSET h g"],  # wrong arity at the end
     ["HSET h f v", "HSET h g y"],
+    ["HSET h2 a 1", "HSET h2 b 2 c 3", "HSET h2 a 9"],
+    ["HSET h2 a 1", "HSET k1 f v"],  # WRONGTYPE
+    ["HSET h2 a 1", "HSET h2 b 2 c"],  # wrong arity
+    ["HSET ht a 1", "HSET hx a 1"],
+    ["EXPIRE ht 100", "PEXPIRE hx 1"],
+    ["HSET ht b 2", "HSET ht c 3"],  # a hash with a TTL keeps it
+    ["HSET hx b 2", "HSET hx c 3"],  # an expired hash (the run waits 10 ms before this read)
+    ["HGETALL hx", "TTL ht"],
     ["ZADD z 1 a", "ZADD z 2 b 3 c", "ZADD z XX 5 a", "ZADD z 1"],
     ["ZADD z 1 a", "ZADD z GT 7 a"],
     ["ZPOPMIN z", "ZPOPMIN z 2", "ZPOPMIN noz", "ZPOPMIN noz"],
+    ["ZADD zz 1 a 2 b 3 c 4 d"],
+    ["ZPOPMIN zz", "ZPOPMIN zz"],
+    ["ZPOPMAX zz", "ZPOPMAX zz"],  # empties zz
+    ["EXISTS zz", "ZADD zz 5 e 6 f"],
+    ["ZPOPMIN nozz", "ZPOPMIN nozz2", "ZPOPMIN nozz"],
+    ["ZPOPMIN zz", "ZPOPMIN nozz"],  # one missing among others
+    ["ZPOPMAX zz", "ZPOPMAX zz", "ZPOPMAX zz"],  # runs out
+    ["ZPOPMIN k1", "ZPOPMIN zz"],  # WRONGTYPE
     ["MSET m1 1 m2 2", "MSET m3 3"],
     ["PING", "PING"],
     ["ECHO a", "ECHO b"],
@@ -1386,7 +1402,7 @@ def _one_command_reads(server: ServerProcess, resp3: bool) -> tuple[list[object]
         before = stats.info("all")
         replies: list[object] = []
         for read in ONE_COMMAND_READS:
-            if read[0] in ("GET e", "RPUSH tl c", "INCR ce"):
+            if read[0] in ("GET e", "RPUSH tl c", "INCR ce", "HSET hx b 2"):
                 time.sleep(0.01)  # the key has expired
             conn.send_raw(b"".join(conn.encode(shlex.split(line)) for line in read))
             replies += [_errors_as_text(conn.read()) for _ in read]
