@@ -332,7 +332,8 @@ class MasterLink:
         keyspace = server.keyspace
         server.current_client = client
         mark = perf_counter_ns()
-        if len(run) == 1 or cmd.many is None or cmd.many(client, run) is None:
+        many = None if cmd.write and keyspace.observed() else cmd.many  # as ClientConnection.run_many
+        if len(run) == 1 or many is None or many(client, run) is None:
             arity = cmd.arity
             keyspace.counting_lookups = cmd.reads_keys
             for argv in run:

@@ -196,8 +196,8 @@ class ClientConnection(asyncio.Protocol):
         mark = perf_counter_ns()
         many = cmd.many
         keyspace = server.keyspace
-        if cmd.write and (keyspace.watched or keyspace.blocking or keyspace.tracking is not None):
-            many = None  # each change has someone to tell: the handler's own path tells them
+        if cmd.write and keyspace.observed():
+            many = None  # each change may have someone to tell: the handler's own path tells them
         dirty = keyspace.dirty
         wire = many(client, requests) if many is not None else None
         if wire is None:

@@ -198,6 +198,11 @@ class Keyspace:
         self.replica_mode = False  # expired keys look missing but are not deleted
         self.applying_master = False  # executing the primary's stream: values used as they are
 
+    def observed(self) -> bool:
+        """Whether a changed key may have someone to tell (a WATCH, a blocked client, a tracking
+        client): then writes go through touched(), one by one (no squashed form, Command.many)."""
+        return bool(self.watched or self.blocking or self.tracking is not None)
+
     def watched_keys_of(self, db: Database) -> list[bytes]:
         return [key for (index, key) in self.watched if index == db.index]
 

@@ -212,6 +212,28 @@ def test_a_pipelined_stream_applies_on_our_replica_as_on_a_real_one(started: Cal
         assert counted[ours][name] - before[ours].get(name, 0) == counted[real][name] - before[real].get(name, 0), name
 
 
+@pytest.mark.parametrize("replica_kind", ["redis", "ours"])
+def test_a_pipelined_stream_touches_keys_watched_on_the_replica(
+    started: Callable[..., ServerProcess], replica_kind: str
+) -> None:
+    """Runs of SETs in the stream that ours would squash: a WATCH on the replica still sees them."""
+    primary, replica = started("redis"), started(replica_kind)
+    _replicate(replica, primary)
+    watcher = replica.connect()
+    try:
+        assert watcher.call("WATCH", "watched") == b"OK"
+        with _client(primary).pipeline(transaction=False) as pipe:
+            for key in ("a", "watched", "b"):
+                pipe.set(key, "v")
+            pipe.execute()
+        _wait_in_sync(primary, replica)
+        assert watcher.call("MULTI") == b"OK"
+        assert watcher.call("GET", "watched") == b"QUEUED"
+        assert watcher.call("EXEC") is None  # aborted: the stream touched the key
+    finally:
+        watcher.close()
+
+
 def test_our_primary_to_real_redis_replica(started: Callable[..., ServerProcess]) -> None:
     ours, real = started("ours"), started("redis")
     fill(_client(ours))
