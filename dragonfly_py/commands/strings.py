@@ -43,10 +43,10 @@ def expire_at_ms(now: int, unit: bytes, amount_raw: bytes, command_name: str) ->
 
 
 def get_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
-    """GET key, many times: each with one key, none with a TTL, a value that is no string or one
-    of 1 KB or more. One loop takes every step: on CPython 3.11 a C pass over the requests per
-    step (lengths, keys, values, types) costs more than the loop's opcodes. The replies are
-    joined on CRLF: "$<len>", value, ... and "$-1" (or "_") for a miss."""
+    """GET key, many times, while none of the keys has a TTL or holds a value that is no string
+    or one of 1 KB or more. One loop takes every step: on CPython 3.11 a C pass over the
+    requests per step (lengths, keys, values, types) costs more than the loop's opcodes. The
+    replies are joined on CRLF: "$<len>", value, ... and "$-1" (or "_") for a miss."""
     db = client.db
     if db.expires:
         try:
