@@ -9,7 +9,7 @@ from dragonfly_py import errors
 from dragonfly_py.commands.keys import scan_generic
 from dragonfly_py.commands.registry import command
 from dragonfly_py.commands.util import add_long_double, parse_int, typed, values_to_squash
-from dragonfly_py.protocol.resp import OK, Map, ReplyError
+from dragonfly_py.protocol.resp import OK, Map, ReplyError, encode_integers
 from dragonfly_py.server.client import Client
 from dragonfly_py.storage.types import LONG_MAX, LONG_MIN
 
@@ -54,7 +54,7 @@ def hset_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
             value.update(zip(argv[2::2], argv[3::2], strict=True))
             append(len(value) - before)
     client.server.keyspace.dirty += sum(map(len, requests)) // 2 - len(requests)  # a change per field
-    return b"".join(map(b":%d\r\n".__mod__, added))
+    return encode_integers(added)
 
 
 @command("hset", -4, "write denyoom fast", keys=(1, 1, 1), many=hset_many, **H)

@@ -18,7 +18,7 @@ from dragonfly_py.commands.util import (
     typed,
     values_to_squash,
 )
-from dragonfly_py.protocol.resp import BULK_LENGTHS, NULL_ARRAY, OK, ReplyError
+from dragonfly_py.protocol.resp import BULK_LENGTHS, NULL_ARRAY, OK, ReplyError, encode_integers
 from dragonfly_py.server.client import Client
 from dragonfly_py.server.markers import BLOCKED
 from dragonfly_py.storage.keyspace import Database
@@ -76,7 +76,7 @@ def _push_many(left: bool) -> Callable[[Client, list[list[bytes]]], bytes | None
             elements += len(argv) - 2
             lengths.append(len(value))
         client.server.keyspace.dirty += elements
-        return b"".join(map(b":%d\r\n".__mod__, lengths))
+        return encode_integers(lengths)
 
     return push_many
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from dragonfly_py import errors
 from dragonfly_py.commands.registry import command
-from dragonfly_py.commands.util import add_long_double, parse_int, typed
-from dragonfly_py.protocol.resp import BULK_LENGTHS, OK, ReplyError
+from dragonfly_py.commands.util import add_long_double, parse_int, typed, values_to_squash
+from dragonfly_py.protocol.resp import BULK_LENGTHS, OK, ReplyError, encode_integers
 from dragonfly_py.server.client import Client
 from dragonfly_py.storage.keyspace import Database
 from dragonfly_py.storage.types import LONG_MAX, LONG_MIN
@@ -310,18 +310,13 @@ def incr_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
     middle ...), and a second counts. Each request changes its key, so each goes to replicas as
     sent (Command.many)."""
     db = client.db
-    data, expires = db.data, db.expires
-    for argv in requests:
-        if len(argv) != 2:
-            return None  # its arity error
-        key = argv[1]
-        if expires and key in expires:
-            return None  # lazy expiry, or a TTL to keep: the command itself
-        old = data.get(key)
-        if old is not None and not (
-            old.__class__ is bytes and old.isdigit() and len(old) < 18 and (old[0] != 48 or len(old) == 1)
-        ):
-            return None  # WRONGTYPE, not an integer, or one to parse in full
+    counters = values_to_squash(db, requests, 2, bytes)  # and a TTL to keep: the command itself
+    if counters is None:
+        return None
+    for old in counters:
+        if old is not None and not (old.isdigit() and len(old) < 18 and (old[0] != 48 or len(old) == 1)):
+            return None  # not an integer, or one to parse in full
+    data = db.data
     results: list[int] = []
     append = results.append
     for _, key in requests:
@@ -330,7 +325,7 @@ def incr_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
         data[key] = b"%d" % result
         append(result)
     client.server.keyspace.dirty += len(requests)
-    return b"".join(map(b":%d\r\n".__mod__, results))
+    return encode_integers(results)
 
 
 @command("incr", 2, "write denyoom fast", keys=(1, 1, 1), group="string", many=incr_many)

@@ -452,9 +452,10 @@ def _pop_many(highest: bool) -> Callable[[Client, list[list[bytes]]], bytes | No
         for _, key in requests:
             score, member = data[key].pop(highest)
             replies.append([member, score] if resp3 else [member, format_double(score)])
-        for key in {argv[1] for argv in requests}:
-            if not data[key]:
-                db.delete(key, changes=0)  # emptied: its pops counted the changes
+        if shortest == count:  # count pops of one sorted set would empty it
+            for key in {argv[1] for argv in requests}:
+                if not data[key]:
+                    db.delete(key, changes=0)  # emptied: its pop counted the change
         client.server.keyspace.dirty += count
         return b"".join([encode(reply, resp3) for reply in replies])
 

@@ -26,7 +26,7 @@ Raw                bytes as they are        bytes as they are
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import hiredis
@@ -165,16 +165,21 @@ def encode_bulk_strings(values: list[bytes | None], resp3: bool) -> bytes | None
     return b"\r\n".join(parts)
 
 
+def encode_integers(values: Iterable[int]) -> bytes:
+    """Integer replies in a row, formatted in C (a squashed command's replies, Command.many)."""
+    return b"".join(map(_INT_FORMAT, values))
+
+
 def encode_alike(replies: list[Any], resp3: bool) -> bytes | None:
     """Replies in a row that are all of one simple kind, in wire form, each formatted in C: all
     integers, all in wire form already (+OK), all bulk strings and nils under 1 KB, or all
     empty arrays; None for any other row, to be encoded one by one."""
     kinds = set(map(type, replies))
     if kinds == _ONLY_INTS:
-        return b"".join(map(_INT_FORMAT, replies))
+        return encode_integers(replies)
     if kinds == _ONLY_RAW:
         return b"".join(replies)
-    if STRING_OR_MISSING.issuperset(kinds):
+    if _STRING_OR_MISSING.issuperset(kinds):
         return encode_bulk_strings(replies, resp3)
     if kinds == _ONLY_LISTS and not any(replies):  # pops of missing keys (ZPOPMIN ...)
         return b"*0\r\n" * len(replies)
@@ -185,7 +190,7 @@ _ONLY_INTS = {int}
 _ONLY_LISTS = {list}
 _ONLY_RAW = {Raw}
 _INT_FORMAT = b":%d\r\n".__mod__
-STRING_OR_MISSING = frozenset({bytes, type(None)})  # the types of a row of GET replies
+_STRING_OR_MISSING = frozenset({bytes, type(None)})  # the types of a row of GET replies
 
 
 def _encode_rare(value: Any, cls: type, resp3: bool) -> bytes:
