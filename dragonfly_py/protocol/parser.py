@@ -29,6 +29,8 @@ EARLY_CHECK_THRESHOLD = 1024 * 1024
 SETTLE_SIZE = 64 * 1024
 
 
+# An empty array: exact_read's question to hiredis, whether it stands between requests.
+_PROBE = b"*0\r\n"
 _NOT_READ = object()  # RequestParser._collect: gets() was not called yet
 
 
@@ -89,18 +91,38 @@ class RequestParser:
         the start of the first to the end of the last: then those bytes are the requests, and
         replicas may get them as they came.
 
-        Where an earlier read ended is only a likely guess (see _settle), so this does not rely
-        on it. hiredis read the read alone, without error; it began with an array where the
-        parser stood between requests, or between two elements of one, where an array would be
-        nested, which feed refuses; and the requests' encodings add up to its length (a header
-        has one spelling, and the two bytes after a payload, which neither Redis nor hiredis
-        check, have a fixed length)."""
-        if not self._began_clean or self._mid_request or data[0] != 0x2A:
+        Where the read began is known: hiredis read it alone, without error, and it began with an
+        array where the parser stood between requests, or between two elements of one, where an
+        array would be nested, which feed refuses. (hiredis takes each header in one spelling
+        only, and the two bytes after a payload, which neither Redis nor hiredis check, have a
+        fixed length.) Where it ended, hiredis is asked (_ends_between_requests)."""
+        if self._pure is not None or self.error is not None or self._reader.has_data():
             return False
-        if encoded_size(requests) != len(data):
-            return False
-        self._clear_held()  # the read ended where a request did
-        return True
+        return self._ends_between_requests() and self._began_clean and data[0] == 0x2A
+
+    def _ends_between_requests(self) -> bool:
+        """Whether hiredis, its buffer empty, stands between requests: it consumes the whole
+        elements of an unfinished request, so its buffer is empty either way. It is asked with an
+        empty array: between requests that is a request of its own, returned here and dropped;
+        inside one it is an element (or a bad length after a type byte), and the unfinished
+        request is read again from its start."""
+        reader = self._reader
+        reader.feed(_PROBE)
+        try:
+            answer = reader.gets()
+        except hiredis.ProtocolError:  # it had consumed the type byte of an element: "$*0"
+            answer = None
+        if answer.__class__ is list and not answer:
+            self._clear_held()
+            return True
+        held = b"".join(self._held)
+        scan = _PureScanner(held, self)
+        scan.skip(self._returned_since_empty)
+        self._reset_hiredis()
+        self._reader.feed(held[scan.pos :])
+        self._hold(held[scan.pos :])
+        self._mid_request = True
+        return False
 
     def feed(self, data: bytes) -> list[list[bytes]]:
         if data[:1] == b"*" and self._pure is None and not self._mid_request and not self.strict and self.error is None:

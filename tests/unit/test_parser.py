@@ -239,6 +239,25 @@ def test_encoded_size_counts_the_encoding(requests: list[list[bytes]]) -> None:
     assert encoded_size(wide) == len(encode(wide[0]))
 
 
+@given(requests=framing_argv, cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=10))
+def test_exact_read_says_yes_only_for_reads_of_whole_requests(requests: list[list[bytes]], cuts: list[int]) -> None:
+    """Asked after every read of any split, exact_read is right when it says yes, and asking
+    it (hiredis is probed) leaves the parse as it was."""
+    data = b"".join(encode(r) for r in requests)
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    parser = RequestParser()
+    out: list[list[bytes]] = []
+    for start, end in zip([0, *points], [*points, len(data)], strict=True):
+        chunk = data[start:end]
+        got = parser.feed(chunk)
+        if got and parser.exact_read(chunk, got):
+            assert chunk == b"".join(encode(r) for r in got)
+        out += got
+    assert (out, parser.error) == (requests, None)
+    if not points:
+        assert parser.buffered == 0
+
+
 def test_exact_read_needs_the_requests_to_fill_the_read() -> None:
     """A read that ends after an argument whose bytes end like the read's last request is not
     exact: only the lengths of all its requests tell."""
