@@ -145,11 +145,10 @@ class RequestParser:
             if suspect and self._misframed(data, 1):
                 return self._refused(data)
             # A flat array read from the read's first byte: whatever was held before it ended
-            # with a request (else the array would be nested in the unfinished one).
-            self._held = [data]
-            self._held_size = len(data)
-            self._returned_since_empty = 1
-            self._maybe_done = request
+            # with a request (else the array would be nested in the unfinished one), and so does
+            # the read (gets() returns one request, and left nothing).
+            if self._held_size:
+                self._clear_held()
             self._began_clean = True
             return [request]
         self._began_clean = False
