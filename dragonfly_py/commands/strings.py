@@ -7,7 +7,7 @@ from typing import Any
 from dragonfly_py import errors
 from dragonfly_py.commands.registry import command
 from dragonfly_py.commands.util import add_long_double, parse_int, typed, values_to_squash
-from dragonfly_py.protocol.resp import BULK_LENGTHS, OK, ReplyError, encode_integers
+from dragonfly_py.protocol.resp import BULK_LENGTHS, OK, ReplyError
 from dragonfly_py.server.client import Client
 from dragonfly_py.storage.keyspace import Database
 from dragonfly_py.storage.types import LONG_MAX, LONG_MIN
@@ -317,15 +317,14 @@ def incr_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
         if old is not None and not (old.isdigit() and len(old) < 18 and (old[0] != 48 or len(old) == 1)):
             return None  # not an integer, or one to parse in full
     data = db.data
-    results: list[int] = []
+    results: list[bytes] = []  # as stored: the replies are these digits, each formatted once
     append = results.append
     for _, key in requests:
         old = data.get(key)
-        result = 1 if old is None else int(old) + 1
-        data[key] = b"%d" % result
+        data[key] = result = b"1" if old is None else b"%d" % (int(old) + 1)
         append(result)
     client.server.keyspace.dirty += len(requests)
-    return encode_integers(results)
+    return b":" + b"\r\n:".join(results) + b"\r\n"
 
 
 @command("incr", 2, "write denyoom fast", keys=(1, 1, 1), group="string", many=incr_many)
