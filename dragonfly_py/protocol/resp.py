@@ -166,8 +166,11 @@ def encode_bulk_strings(values: list[bytes | None], resp3: bool) -> bytes | None
 
 
 def encode_integers(values: Iterable[int]) -> bytes:
-    """Integer replies in a row, formatted in C (a squashed command's replies, Command.many)."""
-    return b"".join(map(_INT_FORMAT, values))
+    """Integer replies in a row (a squashed command's replies, Command.many), formatted in one C
+    call: a row of ":%d\r\n" filled from a tuple costs a third of a format per value."""
+    row = tuple(values)
+    count = len(row)
+    return (_INT_ROWS[count] if count < len(_INT_ROWS) else b":%d\r\n" * count) % row
 
 
 def encode_alike(replies: list[Any], resp3: bool) -> bytes | None:
@@ -189,7 +192,7 @@ def encode_alike(replies: list[Any], resp3: bool) -> bytes | None:
 _ONLY_INTS = {int}
 _ONLY_LISTS = {list}
 _ONLY_RAW = {Raw}
-_INT_FORMAT = b":%d\r\n".__mod__
+_INT_ROWS = [b":%d\r\n" * count for count in range(65)]
 _STRING_OR_MISSING = frozenset({bytes, type(None)})  # the types of a row of GET replies
 
 

@@ -16,6 +16,7 @@ from dragonfly_py.protocol.resp import (
     encode,
     encode_alike,
     encode_bulk_strings,
+    encode_integers,
 )
 
 
@@ -79,3 +80,9 @@ def test_alike_replies_encode_as_each_one(resp3: bool) -> None:
         assert encode_alike(row, resp3) == b"".join(encode(v, resp3) for v in row)
     for row in ([1, b"a"], [[], [b"a"]], [True, 1], [1.5]):  # left to encode(), one by one
         assert encode_alike(row, resp3) is None
+
+
+@given(values=st.lists(st.integers(min_value=-(2**63), max_value=2**64), max_size=100))
+def test_a_row_of_integers_encodes_as_each_on_its_own(values: list[int]) -> None:
+    assert encode_integers(values) == b"".join(encode(value) for value in values)
+    assert encode_integers(iter(values)) == encode_integers(values)
