@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from operator import itemgetter
 from time import perf_counter_ns, time_ns
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +18,6 @@ if TYPE_CHECKING:
 
 
 NO_DIRECT_COMMANDS: dict[bytes, Command] = {}
-_NAME = itemgetter(0)
 
 
 def _format_addr(sockname: Any) -> str:
@@ -187,8 +185,10 @@ class ClientConnection(asyncio.Protocol):
         shared out evenly among the requests, for the command's stats and the slowlog. While
         replicas are fed, the writes go to them as run() sends them: the read itself where it
         holds nothing else."""
-        if len(set(map(_NAME, requests))) != 1:
-            return False
+        name = requests[0][0]
+        for argv in requests:  # a loop of compares costs two thirds of a set of the names
+            if argv[0] != name:
+                return False
         client = self.client
         server = self.server
         server.current_client = client
