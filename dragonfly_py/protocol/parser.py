@@ -10,9 +10,6 @@ parser also produces Redis's exact protocol error texts.
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from itertools import chain
-
 import hiredis
 
 from dragonfly_py.protocol.resp import encode_command
@@ -86,8 +83,8 @@ class RequestParser:
             self._settle()
         return len(self._pure) if self._pure is not None else self._held_size
 
-    def exact_read(self, data: bytes, requests: list[list[bytes]]) -> bool:
-        """Whether ``data``, the last read, held exactly ``requests``, the ones it returned, from
+    def exact_read(self, data: bytes) -> bool:
+        """Whether ``data``, the last read, held exactly the requests feed returned for it, from
         the start of the first to the end of the last: then those bytes are the requests, and
         replicas may get them as they came.
 
@@ -95,7 +92,8 @@ class RequestParser:
         array where the parser stood between requests, or between two elements of one, where an
         array would be nested, which feed refuses. (hiredis takes each header in one spelling
         only, and the two bytes after a payload, which neither Redis nor hiredis check, have a
-        fixed length.) Where it ended, hiredis is asked (_ends_between_requests)."""
+        fixed length.) Where it ended, hiredis is asked (_ends_between_requests), also when the
+        start is not known: the answer lets the next read begin clean."""
         if self._pure is not None or self.error is not None or self._reader.has_data():
             return False
         return self._ends_between_requests() and self._began_clean and data[0] == 0x2A
@@ -443,26 +441,6 @@ class _PureScanner:
         arg = bytes(buf[self.pos : end])
         self.pos = end + 2  # Redis skips the CRLF without checking it
         return arg
-
-
-def encoded_size(requests: list[list[bytes]]) -> int:
-    """The bytes of these requests as RESP arrays of bulk strings, counted without encoding them
-    (an encode per request costs half a microsecond): "*<count>\r\n" per request and
-    "$<size>\r\n<argument>\r\n" per argument."""
-    sizes = list(map(len, chain.from_iterable(requests)))
-    counts = list(map(len, requests))
-    return sum(sizes) + 5 * len(sizes) + _digits(sizes) + 3 * len(counts) + _digits(counts)
-
-
-def _digits(numbers: list[int]) -> int:
-    """How many decimal digits the numbers (>= 0) have in all: one each, plus one for each at or
-    above 10, 100, ... (counted by bisection in the sorted list, all in C but the loop)."""
-    ordered = sorted(numbers)
-    total, bound = len(ordered), 10
-    while ordered and ordered[-1] >= bound:
-        total += len(ordered) - bisect_left(ordered, bound)
-        bound *= 10
-    return total
 
 
 def parse_int(raw: bytes | bytearray) -> int | None:

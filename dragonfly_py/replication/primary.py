@@ -116,7 +116,7 @@ class Primary:
 
     def end_batch(self) -> None:
         source, held = self.source, self.held
-        if source is None or not held or len(held) != len(source[1]) or not source[3].exact_read(source[2], source[1]):
+        if source is None or not held or len(held) != len(source[1]) or not source[3].exact_read(source[2]):
             self.release_held()
             return
         self.source, self.held = None, []
