@@ -123,16 +123,23 @@ def encode(value: Any, resp3: bool = False) -> bytes:
 
 def _bulk_array(items: list[bytes] | tuple[bytes, ...]) -> bytes:
     """An array of bulk strings, formatted in C: by hiredis for a few; for many, as one join of
-    the items and their length headers with CRLF between (half the instructions at 100 items)."""
-    if len(items) < 16:
+    the items and their length headers with CRLF between (half the instructions at 100 items),
+    or, where the items are all of one length (LRANGE of fixed-size values), of the items alone
+    with the one header between them (half again)."""
+    count = len(items)
+    if count < 16:
         return hiredis.pack_command(tuple(items))
-    parts: list[bytes] = [b""] * (2 * len(items))
+    size = len(items[0])
+    if size == len(items[-1]) and size < len(BULK_LENGTHS) and list(map(len, items)).count(size) == count:
+        header = BULK_LENGTHS[size]
+        return b"*%d\r\n%b\r\n" % (count, header) + (b"\r\n" + header + b"\r\n").join(items) + b"\r\n"
+    parts: list[bytes] = [b""] * (2 * count)
     try:
         parts[0::2] = list(map(BULK_LENGTHS.__getitem__, map(len, items)))
     except IndexError:  # an item of 1 KB or more
         return hiredis.pack_command(tuple(items))
     parts[1::2] = items
-    return b"*%d\r\n" % len(items) + b"\r\n".join(parts) + b"\r\n"
+    return b"*%d\r\n" % count + b"\r\n".join(parts) + b"\r\n"
 
 
 def encode_bulk_strings(values: list[bytes | None], resp3: bool) -> bytes | None:

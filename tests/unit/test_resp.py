@@ -86,3 +86,16 @@ def test_alike_replies_encode_as_each_one(resp3: bool) -> None:
 def test_a_row_of_integers_encodes_as_each_on_its_own(values: list[int]) -> None:
     assert encode_integers(values) == b"".join(encode(value) for value in values)
     assert encode_integers(iter(values)) == encode_integers(values)
+
+
+@given(
+    items=st.one_of(
+        st.lists(st.binary(max_size=1100), max_size=40),
+        st.integers(min_value=0, max_value=1100).flatmap(
+            lambda size: st.lists(st.binary(min_size=size, max_size=size), max_size=40)
+        ),
+    )
+)
+def test_an_array_of_bulk_strings_encodes_as_each_on_its_own(items: list[bytes]) -> None:
+    """Rows of one length (a header shared) and of many, short and long (1 KB or more)."""
+    assert encode(items) == b"*%d\r\n" % len(items) + b"".join(encode(item) for item in items)
