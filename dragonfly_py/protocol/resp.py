@@ -122,24 +122,33 @@ def encode(value: Any, resp3: bool = False) -> bytes:
 
 
 def _bulk_array(items: list[bytes] | tuple[bytes, ...]) -> bytes:
-    """An array of bulk strings, formatted in C: by hiredis for a few; for many, as one join of
-    the items and their length headers with CRLF between (half the instructions at 100 items),
-    or, where the items are all of one length (LRANGE of fixed-size values), of the items alone
-    with the one header between them (half again)."""
+    """An array of bulk strings, formatted in C: by hiredis for a few (or with an item of 1 KB
+    or more), else as its header and _bulk_strings."""
     count = len(items)
-    if count < 16:
+    body = _bulk_strings(items) if count >= 16 else None
+    if body is None:
         return hiredis.pack_command(tuple(items))
+    return b"*%d\r\n" % count + body
+
+
+def _bulk_strings(items: Sequence[bytes]) -> bytes | None:
+    """Bulk strings one after another, as one join of the items and their length headers with
+    CRLF between (half the instructions of hiredis at 100 items), or, where the items are all of
+    one length (LRANGE of fixed-size values, GETs of them), of the items alone with the one
+    header between them (half again); None when one of them is 1 KB or more. Rows of mixed
+    lengths are told by their first and last item."""
     size = len(items[0])
-    if size == len(items[-1]) and size < len(BULK_LENGTHS) and list(map(len, items)).count(size) == count:
+    if size == len(items[-1]) and size < len(BULK_LENGTHS) and list(map(len, items)).count(size) == len(items):
         header = BULK_LENGTHS[size]
-        return b"*%d\r\n%b\r\n" % (count, header) + (b"\r\n" + header + b"\r\n").join(items) + b"\r\n"
-    parts: list[bytes] = [b""] * (2 * count)
+        return header + b"\r\n" + (b"\r\n" + header + b"\r\n").join(items) + b"\r\n"
+    parts: list[bytes] = [b""] * (2 * len(items))
     try:
         parts[0::2] = list(map(BULK_LENGTHS.__getitem__, map(len, items)))
-    except IndexError:  # an item of 1 KB or more
-        return hiredis.pack_command(tuple(items))
+    except IndexError:
+        return None
     parts[1::2] = items
-    return b"*%d\r\n" % count + b"\r\n".join(parts) + b"\r\n"
+    parts.append(b"")
+    return b"\r\n".join(parts)
 
 
 def encode_bulk_strings(values: list[bytes | None], resp3: bool) -> bytes | None:
@@ -149,16 +158,9 @@ def encode_bulk_strings(values: list[bytes | None], resp3: bool) -> bytes | None
     if misses == len(values):
         return (b"_\r\n" if resp3 else b"$-1\r\n") * misses
     if not misses:
-        parts: list[bytes] = [b""] * (2 * len(values))
-        try:
-            parts[0::2] = list(map(BULK_LENGTHS.__getitem__, map(len, values)))  # type: ignore[arg-type]
-        except IndexError:
-            return None
-        parts[1::2] = values  # type: ignore[assignment]
-        parts.append(b"")
-        return b"\r\n".join(parts)
+        return _bulk_strings(values)  # type: ignore[arg-type]
     nil = b"_" if resp3 else b"$-1"
-    parts = []
+    parts: list[bytes] = []
     extend = parts.extend
     try:
         for value in values:

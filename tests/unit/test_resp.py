@@ -68,9 +68,11 @@ def test_bulk_strings_in_a_row_encode_as_each_one(resp3: bool) -> None:
     assert encode_bulk_strings(values, resp3) == b"".join(encode(v, resp3) for v in values)
     assert encode_bulk_strings([], resp3) == b""
     assert encode_bulk_strings([b"a", b"x" * 1024], resp3) is None  # left to encode()
-    for row in ([b"a", b"", b"x" * 1023, b"\r\n"], [None, None, None]):  # all hits, all misses
+    # all hits, all hits of one length, all misses
+    for row in ([b"a", b"", b"x" * 1023, b"\r\n"], [b"ab", b"cd", b"\r\n"], [None, None, None]):
         assert encode_bulk_strings(row, resp3) == b"".join(encode(v, resp3) for v in row)
     assert encode_bulk_strings([b"x" * 1024, b"a"], resp3) is None
+    assert encode_bulk_strings([b"x" * 1024] * 2, resp3) is None
 
 
 @pytest.mark.parametrize("resp3", [False, True])
