@@ -10,6 +10,7 @@ from typing import Any
 from dragonfly_py import errors
 from dragonfly_py.commands.registry import command
 from dragonfly_py.commands.util import (
+    delete_emptied,
     normalize_range,
     optional_count,
     parse_int,
@@ -125,10 +126,7 @@ def _pop_many(left: bool) -> Callable[[Client, list[list[bytes]]], bytes | None]
             size = len(item)
             append(BULK_LENGTHS[size] if size < 1024 else b"$%d" % size)
             append(item)
-        if shortest == count:  # count pops of one list would empty it
-            for key in {argv[1] for argv in requests}:
-                if not data[key]:
-                    db.delete(key, changes=0)  # emptied: its pop counted the change
+        delete_emptied(db, requests, shortest)
         client.server.keyspace.dirty += count
         append(b"")
         return b"\r\n".join(parts)

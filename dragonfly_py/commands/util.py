@@ -94,6 +94,16 @@ def pops_to_squash(db: Any, requests: list[list[bytes]], kind: type) -> int | No
     return shortest if shortest >= len(requests) else None
 
 
+def delete_emptied(db: Any, requests: list[list[bytes]], shortest: int) -> None:
+    """After a squashed pop of one element per request (pops_to_squash gave shortest): delete
+    the values it emptied, which only a run as long as the shortest can."""
+    if shortest == len(requests):
+        data = db.data
+        for key in {argv[1] for argv in requests}:
+            if not data[key]:
+                db.delete(key, changes=0)  # emptied: its pop counted the change
+
+
 def optional_count(argv: list[bytes]) -> int | None:
     """The optional COUNT of LPOP / SPOP / ZPOPMIN & co. (argv[2]); None when absent."""
     if len(argv) > 3:

@@ -13,6 +13,7 @@ from dragonfly_py.commands.lists import block_or_answer, parse_mpop
 from dragonfly_py.commands.registry import command
 from dragonfly_py.commands.sets import parse_numkeys_limit
 from dragonfly_py.commands.util import (
+    delete_emptied,
     normalize_range,
     optional_count,
     parse_float,
@@ -452,10 +453,7 @@ def _pop_many(highest: bool) -> Callable[[Client, list[list[bytes]]], bytes | No
         for _, key in requests:
             score, member = data[key].pop(highest)
             replies.append([member, score] if resp3 else [member, format_double(score)])
-        if shortest == count:  # count pops of one sorted set would empty it
-            for key in {argv[1] for argv in requests}:
-                if not data[key]:
-                    db.delete(key, changes=0)  # emptied: its pop counted the change
+        delete_emptied(db, requests, shortest)
         client.server.keyspace.dirty += count
         return b"".join([encode(reply, resp3) for reply in replies])
 

@@ -349,11 +349,7 @@ class MasterLink:
                     server.current_client = client
                 keyspace.counting_lookups = cmd.reads_keys
             keyspace.counting_lookups = False
-        share = (perf_counter_ns() - mark) // len(run)
-        cmd.shared_durations += (share, len(run))
-        if share >= server.slowlog_threshold_ns:
-            for argv in run:
-                server.slowlog.add(client, argv, share // 1000)
+        server.record_run(cmd, client, run, perf_counter_ns() - mark)
 
     def _execute(self, argv: list[bytes], client: Client, writer: Any, unfed: list[bytes]) -> None:
         """One command of the stream through every check, MULTI/EXEC kept whole in the feed."""

@@ -182,7 +182,7 @@ class ClientConnection(asyncio.Protocol):
         squashes them) while nothing waits before it: one call of cmd.many where it has one and
         can, else its handler on each request without run()'s bookkeeping per call; False,
         having run nothing, when the names differ or a request has the wrong arity. The time is
-        shared out evenly among the requests, for the command's stats and the slowlog. While
+        shared out evenly among the requests (Server.record_run). While
         replicas are fed, the writes go to them as run() sends them: the read itself where it
         holds nothing else."""
         name = requests[0][0]
@@ -209,11 +209,7 @@ class ClientConnection(asyncio.Protocol):
         elif feeding and cmd.write and keyspace.dirty != dirty:  # each request changed a key
             server.primary.feed_read(client, requests, data, self.parser)
         end = perf_counter_ns()
-        share = (end - mark) // len(requests)
-        cmd.shared_durations += (share, len(requests))
-        if share >= server.slowlog_threshold_ns:
-            for argv in requests:
-                server.slowlog.add(client, argv, share // 1000)
+        server.record_run(cmd, client, requests, end - mark)
         client.last_command = cmd.full_name
         client.last_interaction = end / 1e9
         self.write(wire)

@@ -240,6 +240,16 @@ class Server:
     def _set_latency_tracking(self, value: bool) -> None:
         self.latency_tracking = value
 
+    def record_run(self, cmd: Command, client: Client, requests: list[list[bytes]], nanoseconds: int) -> None:
+        """The time of a run of one command's requests, timed as a whole (a squashed read, a run
+        of the primary's stream): shared out evenly among them, for the command's stats and the
+        slowlog."""
+        share = nanoseconds // len(requests)
+        cmd.shared_durations += (share, len(requests))
+        if share >= self.slowlog_threshold_ns:
+            for argv in requests:
+                self.slowlog.add(client, argv, share // 1000)
+
     def count_error(self, error: ReplyError) -> None:
         prefix = error.message.split(" ", 1)[0]
         self.error_counts[prefix] = self.error_counts.get(prefix, 0) + 1
