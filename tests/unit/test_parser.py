@@ -132,14 +132,40 @@ def test_string_elements_that_hiredis_reads_as_bytes_are_refused() -> None:
 
 
 def test_requests_that_begin_like_resp3_aggregates_are_inline() -> None:
-    # hiredis returns a set (~) or an attribute (|) as a list, as it does an array; Redis reads
-    # a request that does not begin with '*' as an inline command, wherever it sits in a read.
-    for aggregate in (b"~1\r\n$4\r\nPING\r\n", b"|1\r\n+a\r\n+b\r\n"):
+    # hiredis returns a set (~), an attribute (|) or a push (>) as a list (or a subclass), and a
+    # map (%) as a dict; Redis reads a request that does not begin with '*' as an inline
+    # command, wherever it sits in a read.
+    for aggregate in (
+        b"~1\r\n$4\r\nPING\r\n",
+        b"|1\r\n+a\r\n+b\r\n",
+        b">2\r\n$3\r\nGET\r\n$1\r\na\r\n",
+        b"%1\r\n$3\r\nGET\r\n$1\r\na\r\n",
+    ):
         lines = [line.split() for line in aggregate.split(b"\r\n")[:-1]]
         expected = ([[b"PING"], *lines, [b"ECHO", b"x"]], None)
         data = encode([b"PING"]) + aggregate + encode([b"ECHO", b"x"])
         assert parse_all(data) == expected
         assert parse_all(*[data[i : i + 1] for i in range(len(data))]) == expected
+
+
+def parse_strict(data: bytes) -> tuple[list[list[bytes]], str | None]:
+    """As the pure parser alone reads data (an unauthenticated client's parser)."""
+    parser = RequestParser()
+    parser.strict = True
+    return parser.feed(data), parser.error
+
+
+def test_elements_and_requests_that_are_no_bulk_strings_are_refused_as_redis_refuses_them() -> None:
+    # hiredis reads them as values of their own types, in any position of a read of many
+    # requests; Redis refuses them in an array, and reads a request that is no array inline.
+    for line in (b":5", b"$-1", b"*1\r\n$1\r\na", b"*-1", b"#t", b"#f", b"_", b",1.5", b"-err", b"*0"):
+        for data in (
+            encode([b"PING"]) + b"*2\r\n$3\r\nGET\r\n" + line + b"\r\n" + encode([b"ECHO", b"x"]),
+            encode([b"PING"]) + line + b"\r\n" + encode([b"ECHO", b"x"]),
+        ):
+            expected = parse_strict(data)
+            assert parse_all(data) == expected, data
+            assert parse_all(*[data[i : i + 1] for i in range(len(data))]) == expected, data
 
 
 def test_payloads_that_begin_like_string_headers_are_arguments() -> None:
@@ -204,7 +230,8 @@ def test_split_args_escapes() -> None:
 argv_strategy = st.lists(st.lists(st.binary(max_size=40), min_size=1, max_size=5), min_size=1, max_size=8)
 # Payloads that look like RESP lines: the parser must still read them as the arguments they are.
 line_like = st.lists(
-    st.sampled_from([b"+", b"=", b"(", b"~", b"|", b"\r", b"\n", b"$", b"*", b":", b"-", b"x", b"1"]), max_size=12
+    st.sampled_from([b"+", b"=", b"(", b"~", b"|", b"%", b">", b"#", b"\r", b"\n", b"$", b"*", b":", b"-", b"x", b"1"]),
+    max_size=12,
 )
 framing_argv = st.lists(st.lists(line_like.map(b"".join), min_size=1, max_size=5), min_size=1, max_size=8)
 
