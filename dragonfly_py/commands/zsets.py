@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -531,7 +532,7 @@ def bzmpop(client: Client, argv: list[bytes]) -> Any:
 def zrandmember(client: Client, argv: list[bytes]) -> Any:
     zset = _zset(client.db, argv[1])
     if len(argv) == 2:
-        return random_members(list(zset.scores), 1)[0] if zset else None
+        return zset.order[random.randrange(len(zset))][1] if zset else None  # O(log n), no list
     count = parse_int(argv[2])
     with_scores = False
     if len(argv) == 4:

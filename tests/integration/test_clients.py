@@ -33,6 +33,25 @@ def test_basic_types_through_redis_py(r: redis.Redis) -> None:
     assert r.incrbyfloat("f", 0.1) == pytest.approx(0.1)
 
 
+def test_random_members_come_from_all_over_the_set(r: redis.Redis) -> None:
+    members = [b"m%04d" % i for i in range(1000)]
+    r.sadd("s", *members)
+    popped = [r.spop("s") for _ in range(500)] + r.spop("s", 600)
+    assert sorted(popped) == members  # each member once, then the key is gone
+    assert r.exists("s") == 0
+    assert popped != members and popped != members[::-1]  # not in the order they came
+    r.sadd("s", "a", "b", "c")
+    r.zadd("z", {"a": 1, "b": 2, "c": 3})
+    # Each of 3 members is left out of 300 draws with a chance of 3 * (2/3)**300, about 1e-52.
+    assert {r.srandmember("s") for _ in range(300)} == {b"a", b"b", b"c"}
+    assert {r.zrandmember("z") for _ in range(300)} == {b"a", b"b", b"c"}
+    first_pops = set()
+    for _ in range(300):
+        first_pops.add(r.spop("s"))
+        r.sadd("s", *first_pops)
+    assert first_pops == {b"a", b"b", b"c"}
+
+
 def test_pipeline_and_transaction(r: redis.Redis) -> None:
     pipe = r.pipeline(transaction=True)
     pipe.set("k", 1).incr("k").get("k")
