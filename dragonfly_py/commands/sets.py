@@ -9,8 +9,15 @@ from dragonfly_py import errors
 from dragonfly_py.commands.hashes import random_members
 from dragonfly_py.commands.keys import scan_generic
 from dragonfly_py.commands.registry import command
-from dragonfly_py.commands.util import optional_count, parse_int, typed
-from dragonfly_py.protocol.resp import ReplyError, SetReply
+from dragonfly_py.commands.util import (
+    delete_emptied,
+    optional_count,
+    parse_int,
+    pops_to_squash,
+    typed,
+    values_to_squash,
+)
+from dragonfly_py.protocol.resp import BULK_LENGTHS, ReplyError, SetReply, encode_integers
 from dragonfly_py.server.client import Client
 from dragonfly_py.storage.types import encoding_name
 
@@ -28,7 +35,32 @@ def ordered(client: Client, members: set[bytes]) -> list[bytes]:
     return list(members)
 
 
-@command("sadd", -3, "write denyoom fast", keys=(1, 1, 1), **S)
+def sadd_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
+    """SADD key member ..., many times, while none of the keys has a TTL or holds another type,
+    and no replica is fed: a SADD that adds nothing goes to no replica, and which ones add is
+    only known after the run (Command.many). A first loop checks every request, a second adds."""
+    db = client.db
+    if client.server.primary.feeding or values_to_squash(db, requests, -3, set) is None:
+        return None
+    data = db.data
+    added: list[int] = []
+    append = added.append
+    for argv in requests:
+        key = argv[1]
+        value = data.get(key)
+        if value is None:
+            value = data[key] = set()
+        before = len(value)
+        if len(argv) == 3:
+            value.add(argv[2])
+        else:
+            value.update(argv[2:])
+        append(len(value) - before)
+    client.server.keyspace.dirty += sum(added)
+    return encode_integers(added)
+
+
+@command("sadd", -3, "write denyoom fast", keys=(1, 1, 1), many=sadd_many, **S)
 def sadd(client: Client, argv: list[bytes]) -> int:
     db, key = client.db, argv[1]
     value = _set(client, key)
@@ -79,7 +111,32 @@ def smembers(client: Client, argv: list[bytes]) -> SetReply:
     return SetReply(ordered(client, _set(client, argv[1]) or set()))
 
 
-@command("spop", -2, "write fast", keys=(1, 1, 1), **S)
+def spop_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
+    """SPOP key (no count) many times, while none of the keys has a TTL or holds another type,
+    and either every key is missing (a nil each: nothing changes) or, while no replica is fed
+    (each pop goes to replicas as the SREM of its member), every set holds at least a member per
+    request (Command.many). A first pass checks every request, a second pops."""
+    db = client.db
+    shortest = pops_to_squash(db, requests, set)
+    if not shortest:
+        return None if shortest is None else (b"_\r\n" if client.resp3 else b"$-1\r\n") * len(requests)
+    if client.server.primary.feeding:
+        return None
+    data = db.data
+    parts: list[bytes] = []
+    append = parts.append
+    for _, key in requests:
+        member = data[key].pop()
+        size = len(member)
+        append(BULK_LENGTHS[size] if size < 1024 else b"$%d" % size)
+        append(member)
+    delete_emptied(db, requests, shortest)
+    client.server.keyspace.dirty += len(requests)
+    append(b"")
+    return b"\r\n".join(parts)
+
+
+@command("spop", -2, "write fast", keys=(1, 1, 1), many=spop_many, **S)
 def spop(client: Client, argv: list[bytes]) -> Any:
     count = optional_count(argv)
     value = _set(client, argv[1])

@@ -36,7 +36,13 @@ def test_basic_types_through_redis_py(r: redis.Redis) -> None:
 def test_random_members_come_from_all_over_the_set(r: redis.Redis) -> None:
     members = [b"m%04d" % i for i in range(1000)]
     r.sadd("s", *members)
-    popped = [r.spop("s") for _ in range(500)] + r.spop("s", 600)
+    changes = r.info("persistence")["rdb_changes_since_last_save"]
+    with r.pipeline(transaction=False) as pipe:  # one read of SPOPs: run as one call
+        for _ in range(400):
+            pipe.spop("s")
+        popped = pipe.execute()
+    assert r.info("persistence")["rdb_changes_since_last_save"] == changes + 400  # a change a pop
+    popped += [r.spop("s") for _ in range(100)] + r.spop("s", 600)
     assert sorted(popped) == members  # each member once, then the key is gone
     assert r.exists("s") == 0
     assert popped != members and popped != members[::-1]  # not in the order they came

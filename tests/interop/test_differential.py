@@ -1360,8 +1360,20 @@ ONE_COMMAND_READS: list[list[str]] = [
     ["INCR c", "INCR c", "INCR k1", "INCR c"],  # not an integer in the middle
     ["INCR c", "INCR c c"],  # wrong arity
     ["SADD s a", "SADD s a b", "SADD s c"],
+    ["SADD sn a", "SADD sn b c", "SADD sn2 a", "SADD sn a"],  # new keys; one that adds nothing
+    ["SADD sn e f g", "SADD sn e", "SADD sn h h"],  # as many changes as members added
+    ["SADD st a", "SADD sx a"],
+    ["EXPIRE st 100", "PEXPIRE sx 1"],
+    ["SADD st b", "SADD st c"],  # a set with a TTL keeps it
+    ["SADD sx b", "SADD sx c"],  # an expired set (the run waits 10 ms before this read)
+    ["SMEMBERS sx", "TTL st"],
+    ["SADD sn d", "SADD sn"],  # wrong arity
     ["SADD one x", "SADD k1 y"],
     ["SPOP one", "SPOP one", "SPOP nos"],
+    ["SPOP nos", "SPOP nos2", "SPOP nos"],  # every key missing
+    ["SADD s1 a", "SADD s2 b"],
+    ["SPOP s1", "SPOP s2"],  # a member each: the shortest set runs out
+    ["SPOP sn2", "SPOP k1"],  # WRONGTYPE
     ["HSET h f v", "HSET h f w g x", "HSET h g"],  # wrong arity at the end
     ["HSET h f v", "HSET h g y"],
     ["HSET h2 a 1", "HSET h2 b 2 c 3", "HSET h2 a 9"],
@@ -1402,7 +1414,7 @@ def _one_command_reads(server: ServerProcess, resp3: bool) -> tuple[list[object]
         before = stats.info("all")
         replies: list[object] = []
         for read in ONE_COMMAND_READS:
-            if read[0] in ("GET e", "RPUSH tl c", "INCR ce", "HSET hx b 2"):
+            if read[0] in ("GET e", "RPUSH tl c", "INCR ce", "HSET hx b 2", "SADD sx b"):
                 time.sleep(0.01)  # the key has expired
             conn.send_raw(b"".join(conn.encode(shlex.split(line)) for line in read))
             replies += [_errors_as_text(conn.read()) for _ in read]
@@ -1413,7 +1425,8 @@ def _one_command_reads(server: ServerProcess, resp3: bool) -> tuple[list[object]
         stats.close()
     counters = [("keyspace_hits",), ("keyspace_misses",), ("expired_keys",), ("rdb_changes_since_last_save",)]
     counters += [("cmdstat_get", "calls"), ("cmdstat_set", "calls")]
-    counters += [(f"cmdstat_{name}", "calls") for name in ("lpush", "lpop", "incr", "hset", "zadd", "zpopmin")]
+    squashed = ("lpush", "lpop", "incr", "hset", "zadd", "zpopmin", "sadd", "spop")
+    counters += [(f"cmdstat_{name}", "calls") for name in squashed]
     counters += [("cmdstat_lpush", "failed_calls"), ("cmdstat_incr", "failed_calls")]
     counters += [("errorstat_WRONGTYPE", "count"), ("errorstat_ERR", "count"), ("total_error_replies",)]
     moved = tuple(_counter(after, c) - _counter(before, c) for c in counters)

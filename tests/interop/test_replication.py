@@ -78,6 +78,14 @@ def test_ours_to_ours_full_sync_stream_and_partial_resync(started: Callable[...,
     p.incrbyfloat("float", 1.25)
     p.sadd("pop", *range(10))
     p.spop("pop", 3)
+    with p.pipeline(transaction=False) as pipe:  # reads of one command, run one by one while fed
+        for i in range(20):
+            pipe.sadd("many", i % 7)  # some add nothing, which goes to no replica
+        pipe.execute()
+    with p.pipeline(transaction=False) as pipe:
+        for _ in range(5):
+            pipe.spop("many")  # each goes out as the SREM of what it popped
+        pipe.execute()
     with p.pipeline(transaction=True) as tx:
         tx.set("tx1", "a").rpush("tx2", "b").execute()
     redis.Redis(port=primary.port, db=3).set("db3", "x")
