@@ -19,7 +19,7 @@ from dragonfly_py.commands.util import (
     typed,
     values_to_squash,
 )
-from dragonfly_py.protocol.resp import BULK_LENGTHS, NULL_ARRAY, OK, ReplyError, encode_integers
+from dragonfly_py.protocol.resp import BULK_LENGTHS, NULL_ARRAY, OK, Raw, ReplyError, bulk_array, encode_integers
 from dragonfly_py.server.client import Client
 from dragonfly_py.server.markers import BLOCKED
 from dragonfly_py.storage.keyspace import Database
@@ -191,7 +191,7 @@ def lset(client: Client, argv: list[bytes]) -> Any:
 
 
 @command("lrange", 4, "readonly", keys=(1, 1, 1), **L)
-def lrange(client: Client, argv: list[bytes]) -> list[bytes]:
+def lrange(client: Client, argv: list[bytes]) -> list[bytes] | Raw:
     start, end = parse_int(argv[2]), parse_int(argv[3])
     value = _list(client.db, argv[1])
     if value is None:
@@ -199,7 +199,7 @@ def lrange(client: Client, argv: list[bytes]) -> list[bytes]:
     bounds = normalize_range(start, end, len(value))
     if bounds is None:
         return []
-    return list(islice(value, bounds[0], bounds[1] + 1))
+    return bulk_array(list(islice(value, bounds[0], bounds[1] + 1)))
 
 
 @command("ltrim", 4, "write", keys=(1, 1, 1), **L)

@@ -121,6 +121,12 @@ def encode(value: Any, resp3: bool = False) -> bytes:
     return _encode_rare(value, cls, resp3)
 
 
+def bulk_array(items: list[bytes]) -> Raw:
+    """A reply of an array of items known to be bytes (the elements of a list): its wire form,
+    without encode()'s look at the type of every item (2 us of 6 for 100 items)."""
+    return Raw(_bulk_array(items)) if items else Raw(b"*0\r\n")
+
+
 def _bulk_array(items: list[bytes] | tuple[bytes, ...]) -> bytes:
     """An array of bulk strings, formatted in C: by hiredis for a few (or with an item of 1 KB
     or more), else as its header and _bulk_strings."""

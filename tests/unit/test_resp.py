@@ -10,9 +10,11 @@ from dragonfly_py.protocol.resp import (
     OK,
     Map,
     Push,
+    Raw,
     ReplyError,
     SetReply,
     Verbatim,
+    bulk_array,
     encode,
     encode_alike,
     encode_bulk_strings,
@@ -100,4 +102,6 @@ def test_a_row_of_integers_encodes_as_each_on_its_own(values: list[int]) -> None
 )
 def test_an_array_of_bulk_strings_encodes_as_each_on_its_own(items: list[bytes]) -> None:
     """Rows of one length (a header shared) and of many, short and long (1 KB or more)."""
-    assert encode(items) == b"*%d\r\n" % len(items) + b"".join(encode(item) for item in items)
+    wire = b"*%d\r\n" % len(items) + b"".join(encode(item) for item in items)
+    assert encode(items) == wire
+    assert bulk_array(items) == wire and bulk_array(items).__class__ is Raw  # LRANGE's reply
