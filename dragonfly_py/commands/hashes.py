@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from itertools import islice
 from typing import Any
 
 from dragonfly_py import errors
@@ -175,7 +176,7 @@ def hvals(client: Client, argv: list[bytes]) -> list[bytes]:
 def hrandfield(client: Client, argv: list[bytes]) -> Any:
     value = typed(client.db, argv[1], dict)
     if len(argv) == 2:
-        return random.choice(list(value)) if value else None
+        return random_member(value) if value else None
     count = parse_int(argv[2])
     with_values = False
     if len(argv) == 4:
@@ -192,6 +193,13 @@ def hrandfield(client: Client, argv: list[bytes]) -> Any:
     if client.resp3:
         return [[f, value[f]] for f in fields]
     return [x for f in fields for x in (f, value[f])]
+
+
+def random_member(members: dict[bytes, bytes] | set[bytes]) -> bytes:
+    """A member drawn at random, by iterating to a random position: a Python set or dict has no
+    random access (O(n), as a list of the members would be, but without building one: a third
+    of the time)."""
+    return next(islice(members, random.randrange(len(members)), None))
 
 
 def random_members(members: list[bytes], count: int) -> list[bytes]:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 from dragonfly_py import errors
-from dragonfly_py.commands.hashes import random_members
+from dragonfly_py.commands.hashes import random_member, random_members
 from dragonfly_py.commands.keys import scan_generic
 from dragonfly_py.commands.registry import command
 from dragonfly_py.commands.util import (
@@ -159,7 +158,7 @@ def srandmember(client: Client, argv: list[bytes]) -> Any:
         raise errors.SYNTAX
     value = _set(client, argv[1])
     if len(argv) == 2:
-        return random.choice(list(value)) if value else None
+        return random_member(value) if value else None
     count = parse_int(argv[2])
     if not value:
         return []

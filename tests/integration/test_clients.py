@@ -51,6 +51,8 @@ def test_random_members_come_from_all_over_the_set(r: redis.Redis) -> None:
     # Each of 3 members is left out of 300 draws with a chance of 3 * (2/3)**300, about 1e-52.
     assert {r.srandmember("s") for _ in range(300)} == {b"a", b"b", b"c"}
     assert {r.zrandmember("z") for _ in range(300)} == {b"a", b"b", b"c"}
+    r.hset("h", mapping={"a": 1, "b": 2, "c": 3})
+    assert {r.hrandfield("h") for _ in range(300)} == {b"a", b"b", b"c"}
     first_pops = set()
     for _ in range(300):
         first_pops.add(r.spop("s"))
