@@ -10,16 +10,15 @@ from typing import Any
 from dragonfly_py import errors
 from dragonfly_py.commands.registry import command
 from dragonfly_py.commands.util import (
-    delete_emptied,
     normalize_range,
     optional_count,
     parse_int,
     parse_timeout,
-    pops_to_squash,
+    pop_each,
     typed,
     values_to_squash,
 )
-from dragonfly_py.protocol.resp import BULK_LENGTHS, NULL_ARRAY, OK, Raw, ReplyError, bulk_array, encode_integers
+from dragonfly_py.protocol.resp import NULL_ARRAY, OK, Raw, ReplyError, bulk_array, encode_integers
 from dragonfly_py.server.client import Client
 from dragonfly_py.server.markers import BLOCKED
 from dragonfly_py.storage.keyspace import Database
@@ -105,31 +104,11 @@ def pop_items(db: Database, key: bytes, left: bool, count: int) -> list[bytes]:
 
 
 def _pop_many(left: bool) -> Callable[[Client, list[list[bytes]]], bytes | None]:
-    """LPOP or RPOP key (no count) many times, while none of the keys has a TTL or holds another
-    type, and either every key is missing (a nil each: nothing changes) or every list holds at
-    least an element per request (then each pop changes its list), as Command.many requires of
-    a write: a first loop checks every request, so that nothing changes when one must run on
-    its own, and a second pops."""
+    """LPOP or RPOP key (no count) many times: see pop_each."""
+    take = deque.popleft if left else deque.pop
 
     def pop_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
-        db = client.db
-        shortest = pops_to_squash(db, requests, deque)
-        count = len(requests)
-        if not shortest:
-            return None if shortest is None else (b"_\r\n" if client.resp3 else b"$-1\r\n") * count
-        data = db.data
-        parts: list[bytes] = []
-        append = parts.append
-        for _, key in requests:
-            value = data[key]
-            item = value.popleft() if left else value.pop()
-            size = len(item)
-            append(BULK_LENGTHS[size] if size < 1024 else b"$%d" % size)
-            append(item)
-        delete_emptied(db, requests, shortest)
-        client.server.keyspace.dirty += count
-        append(b"")
-        return b"\r\n".join(parts)
+        return pop_each(client, requests, deque, take, as_sent=True)
 
     return pop_many
 

@@ -9,14 +9,13 @@ from dragonfly_py.commands.hashes import random_member, random_members
 from dragonfly_py.commands.keys import scan_generic
 from dragonfly_py.commands.registry import command
 from dragonfly_py.commands.util import (
-    delete_emptied,
     optional_count,
     parse_int,
-    pops_to_squash,
+    pop_each,
     typed,
     values_to_squash,
 )
-from dragonfly_py.protocol.resp import BULK_LENGTHS, ReplyError, SetReply, encode_integers
+from dragonfly_py.protocol.resp import ReplyError, SetReply, encode_integers
 from dragonfly_py.server.client import Client
 from dragonfly_py.storage.types import encoding_name
 
@@ -111,28 +110,8 @@ def smembers(client: Client, argv: list[bytes]) -> SetReply:
 
 
 def spop_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
-    """SPOP key (no count) many times, while none of the keys has a TTL or holds another type,
-    and either every key is missing (a nil each: nothing changes) or, while no replica is fed
-    (each pop goes to replicas as the SREM of its member), every set holds at least a member per
-    request (Command.many). A first pass checks every request, a second pops."""
-    db = client.db
-    shortest = pops_to_squash(db, requests, set)
-    if not shortest:
-        return None if shortest is None else (b"_\r\n" if client.resp3 else b"$-1\r\n") * len(requests)
-    if client.server.primary.feeding:
-        return None
-    data = db.data
-    parts: list[bytes] = []
-    append = parts.append
-    for _, key in requests:
-        member = data[key].pop()
-        size = len(member)
-        append(BULK_LENGTHS[size] if size < 1024 else b"$%d" % size)
-        append(member)
-    delete_emptied(db, requests, shortest)
-    client.server.keyspace.dirty += len(requests)
-    append(b"")
-    return b"\r\n".join(parts)
+    """SPOP key (no count) many times: see pop_each (each pop goes out as an SREM)."""
+    return pop_each(client, requests, set, set.pop, as_sent=False)
 
 
 @command("spop", -2, "write fast", keys=(1, 1, 1), many=spop_many, **S)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy
 
 from dragonfly_py import errors
-from dragonfly_py.protocol.resp import ReplyError
+from dragonfly_py.protocol.resp import BULK_LENGTHS, ReplyError
 from dragonfly_py.storage.types import LONG_MAX, LONG_MIN
 
 _INT_RE = re.compile(rb"-?(0|[1-9][0-9]*)")
@@ -102,6 +102,34 @@ def delete_emptied(db: Any, requests: list[list[bytes]], shortest: int) -> None:
         for key in {argv[1] for argv in requests}:
             if not data[key]:
                 db.delete(key, changes=0)  # emptied: its pop counted the change
+
+
+def pop_each(
+    client: Any, requests: list[list[bytes]], kind: type, pop: Callable[[Any], bytes], as_sent: bool
+) -> bytes | None:
+    """A read of pops of one element each without a count (LPOP, RPOP, SPOP), in one call
+    (Command.many): a nil each where every key is missing (nothing changes), else, where every
+    value holds an element per request (pops_to_squash), pop(value) for each, as bulk strings in
+    wire form; None where the command itself must run. as_sent: the pops go to replicas as sent;
+    else (SPOP goes out as the SREM of its member) none runs here while replicas are fed."""
+    db = client.db
+    shortest = pops_to_squash(db, requests, kind)
+    if not shortest:
+        return None if shortest is None else (b"_\r\n" if client.resp3 else b"$-1\r\n") * len(requests)
+    if not as_sent and client.server.primary.feeding:
+        return None
+    data = db.data
+    parts: list[bytes] = []
+    append = parts.append
+    for _, key in requests:
+        item = pop(data[key])
+        size = len(item)
+        append(BULK_LENGTHS[size] if size < 1024 else b"$%d" % size)
+        append(item)
+    delete_emptied(db, requests, shortest)
+    client.server.keyspace.dirty += len(requests)
+    append(b"")
+    return b"\r\n".join(parts)
 
 
 def optional_count(argv: list[bytes]) -> int | None:
