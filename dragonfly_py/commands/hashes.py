@@ -197,8 +197,8 @@ def hrandfield(client: Client, argv: list[bytes]) -> Any:
 
 def random_member(members: dict[bytes, bytes] | set[bytes]) -> bytes:
     """A member drawn at random, by iterating to a random position: a Python set or dict has no
-    random access (O(n), as a list of the members would be, but without building one: a third
-    of the time)."""
+    random access (O(n), as a list of the members would be, but without building one: less than
+    half the time)."""
     return next(islice(members, random.randrange(len(members)), None))
 
 
