@@ -46,14 +46,12 @@ def hset_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
         value = data.get(key)
         if value is None:
             value = data[key] = {}
+        before = len(value)
         if len(argv) == 4:
-            field = argv[2]
-            append(0 if field in value else 1)
-            value[field] = argv[3]
+            value[argv[2]] = argv[3]  # the field is new if the hash grew: one lookup, not two
         else:
-            before = len(value)
             value.update(zip(argv[2::2], argv[3::2], strict=True))
-            append(len(value) - before)
+        append(len(value) - before)
     client.server.keyspace.dirty += sum(map(len, requests)) // 2 - len(requests)  # a change per field
     return encode_integers(added)
 
@@ -63,13 +61,12 @@ def hset(client: Client, argv: list[bytes]) -> int:
     if len(argv) % 2:
         raise errors.wrong_arity(argv[0].decode().lower())
     value = _hash_for_write(client, argv[1])
-    if len(argv) == 4:  # one field, the common form
-        added = 0 if argv[2] in value else 1
+    added = len(value)
+    if len(argv) == 4:  # one field, the common form; new if the hash grew (one lookup, not two)
         value[argv[2]] = argv[3]
     else:
-        added = len(value)
         value.update(zip(argv[2::2], argv[3::2], strict=True))
-        added = len(value) - added
+    added = len(value) - added
     client.db.modified(argv[1], len(argv) // 2 - 1)  # one change per field, as Redis counts
     return added
 
