@@ -108,7 +108,7 @@ def _pop_many(left: bool) -> Callable[[Client, list[list[bytes]]], bytes | None]
     take = deque.popleft if left else deque.pop
 
     def pop_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
-        return pop_each(client, requests, deque, take, as_sent=True)
+        return pop_each(client, requests, deque, take)
 
     return pop_many
 

@@ -82,7 +82,8 @@ class Command:
     # a request needs the command itself (see ClientConnection.run_many). A write's may run
     # only requests that each change the dataset and propagate as sent (Primary.feed_read), or
     # that change nothing (then none propagates); it is called only while no key is watched,
-    # waited for or tracked (Keyspace.observed).
+    # waited for or tracked (Keyspace.observed), and, for a write with a rewrite, only while no
+    # replica is fed.
     many: ManyHandler | None = None
 
     def __post_init__(self) -> None:

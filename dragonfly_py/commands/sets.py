@@ -104,8 +104,9 @@ def smembers(client: Client, argv: list[bytes]) -> SetReply:
 
 
 def spop_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
-    """SPOP key (no count) many times: see pop_each (each pop goes out as an SREM)."""
-    return pop_each(client, requests, set, set.pop, as_sent=False)
+    """SPOP key (no count) many times: see pop_each. Its pops go out as SREMs (a rewrite), so
+    run_many calls it only while no replica is fed."""
+    return pop_each(client, requests, set, set.pop)
 
 
 @command("spop", -2, "write fast", keys=(1, 1, 1), many=spop_many, **S)

@@ -104,20 +104,15 @@ def delete_emptied(db: Any, requests: list[list[bytes]], shortest: int) -> None:
                 db.delete(key, changes=0)  # emptied: its pop counted the change
 
 
-def pop_each(
-    client: Any, requests: list[list[bytes]], kind: type, pop: Callable[[Any], bytes], as_sent: bool
-) -> bytes | None:
+def pop_each(client: Any, requests: list[list[bytes]], kind: type, pop: Callable[[Any], bytes]) -> bytes | None:
     """A read of pops of one element each without a count (LPOP, RPOP, SPOP), in one call
     (Command.many): a nil each where every key is missing (nothing changes), else, where every
     value holds an element per request (pops_to_squash), pop(value) for each, as bulk strings in
-    wire form; None where the command itself must run. as_sent: the pops go to replicas as sent;
-    else (SPOP goes out as the SREM of its member) none runs here while replicas are fed."""
+    wire form; None where the command itself must run."""
     db = client.db
     shortest = pops_to_squash(db, requests, kind)
     if not shortest:
         return None if shortest is None else (b"_\r\n" if client.resp3 else b"$-1\r\n") * len(requests)
-    if not as_sent and client.server.primary.feeding:
-        return None
     data = db.data
     parts: list[bytes] = []
     append = parts.append

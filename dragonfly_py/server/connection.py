@@ -196,8 +196,10 @@ class ClientConnection(asyncio.Protocol):
         mark = perf_counter_ns()
         many = cmd.many
         keyspace = server.keyspace
-        if cmd.write and keyspace.observed():
-            many = None  # each change may have someone to tell: the handler's own path tells them
+        if cmd.write and (keyspace.observed() or (feeding and cmd.rewrite is not None)):
+            # Each change may have someone to tell, which the handler's own path does; or it goes
+            # to replicas rewritten (SPOP as SREM), which only call_each's propagation does.
+            many = None
         dirty = keyspace.dirty
         wire = many(client, requests) if many is not None else None
         if wire is None:
