@@ -29,7 +29,6 @@ from dragonfly_py.storage.keyspace import Database
 from dragonfly_py.storage.types import ZSet
 
 Z = {"group": "sorted_set"}
-MAX_MEMBER = b"\xff" * 8  # sorts after any member of interest for bisect bounds
 
 
 def _zset(db: Database, key: bytes) -> ZSet | None:
@@ -206,9 +205,8 @@ class LexBound:
 
 def _by_score(zset: ZSet, low: ScoreBound, high: ScoreBound) -> list[tuple[float, bytes]]:
     order = zset.order
-    start = order.bisect_right((low.value, MAX_MEMBER)) if low.exclusive else order.bisect_left((low.value, b""))
     out = []
-    for item in order.islice(start):
+    for item in order.islice(order.rank_of_score(low.value, after=low.exclusive)):
         score = item[0]
         if score > high.value or (high.exclusive and score == high.value):
             break
@@ -323,10 +321,7 @@ def zrangestore(client: Client, argv: list[bytes]) -> int:
 def _store_items(client: Client, dest: bytes, items: list[tuple[float, bytes]]) -> int:
     client.db.delete(dest)
     if items:
-        zset = ZSet()
-        for score, member in items:
-            zset.add(member, score)
-        client.db.set(dest, zset)
+        client.db.set(dest, ZSet({member: score for score, member in items}))
     return len(items)
 
 

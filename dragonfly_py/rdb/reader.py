@@ -389,14 +389,14 @@ class RdbReader:
         return out
 
     def _read_zset(self, binary: bool) -> ZSet:
-        zset = ZSet()
+        scores = {}
         for _ in range(self._length()):
             member = self._string()
             score = _F64.unpack(self._take(8))[0] if binary else self._text_double()
             if score != score:
                 raise RdbError("Zset with NAN score detected", self.offset)
-            zset.add(member, score)
-        return zset
+            scores[member] = score
+        return ZSet(scores)
 
     def _read_ziplist_list(self) -> deque[bytes]:
         return deque(self._blob(_ziplist_strings))
@@ -542,10 +542,7 @@ def _short_strings(buf: bytes, at: int) -> tuple[set[bytes] | None, int]:
 
 
 def _zset_from_pairs(items: list[bytes]) -> ZSet:
-    zset = ZSet()
-    for member, score in zip(items[::2], items[1::2], strict=True):
-        zset.add(member, float(score))
-    return zset
+    return ZSet(dict(zip(items[::2], map(float, items[1::2]), strict=True)))
 
 
 def _hash_from_pairs(items: list[bytes]) -> dict[bytes, bytes]:

@@ -19,7 +19,8 @@ def estimate_size(key: bytes, value: Any) -> int:
     elif cls is dict:
         size += sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in value.items())
     elif cls is ZSet:
-        size += sys.getsizeof(value.scores) + sum(sys.getsizeof(m) + 24 for m in value.scores) * 2
+        # Each member once (the order shares the dict's), its float, and 16 bytes of order.
+        size += sys.getsizeof(value.scores) + sum(sys.getsizeof(m) + 24 + 16 for m in value.scores)
     return size
 
 

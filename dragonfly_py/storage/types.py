@@ -9,19 +9,20 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-from sortedcontainers import SortedList
+from dragonfly_py.storage.score_order import ScoreOrder
 
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 
 
 class ZSet:
-    """A sorted set: member -> score, plus (score, member) kept in order for ranges and ranks."""
+    """A sorted set: member -> score, plus the (score, member) pairs in order for ranges and ranks."""
 
     __slots__ = ("scores", "order")
 
-    def __init__(self) -> None:
-        self.scores: dict[bytes, float] = {}
-        self.order: SortedList = SortedList()
+    def __init__(self, scores: dict[bytes, float] | None = None) -> None:
+        """scores: the members at once (an RDB load, a store), ordered in one sort."""
+        self.scores: dict[bytes, float] = scores if scores is not None else {}
+        self.order = ScoreOrder(sorted(zip(self.scores.values(), self.scores.keys(), strict=True)) if scores else ())
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -35,35 +36,35 @@ class ZSet:
         if old is not None:
             if old == score:
                 return False
-            self.order.remove((old, member))
-            self.order.add((score, member))
+            self.order.remove(old, member)
+            self.order.add(score, member)
             self.scores[member] = score
             return False
         self.scores[member] = score
-        self.order.add((score, member))
+        self.order.add(score, member)
         return True
 
     def remove(self, member: bytes) -> bool:
         score = self.scores.pop(member, None)
         if score is None:
             return False
-        self.order.remove((score, member))
+        self.order.remove(score, member)
         return True
 
     def pop(self, highest: bool) -> tuple[float, bytes]:
         """Remove and return the (score, member) with the lowest score, or the highest."""
-        score, member = self.order.pop(-1 if highest else 0)
+        score, member = self.order.pop(last=highest)
         del self.scores[member]
         return score, member
 
     def rank(self, member: bytes) -> int | None:
         score = self.scores.get(member)
-        return None if score is None else self.order.index((score, member))
+        return None if score is None else self.order.rank(score, member)
 
     def copy(self) -> ZSet:
         clone = ZSet()
         clone.scores = dict(self.scores)
-        clone.order = SortedList(self.order)
+        clone.order = ScoreOrder(self.order)
         return clone
 
 

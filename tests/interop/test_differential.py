@@ -912,6 +912,31 @@ def test_state_changes_inside_a_pipeline_match_redis(
     assert replies[0][:3] == [b"OK", b"OK", b"QUEUED"]  # the whole script ran, not just its marker
 
 
+def _score_ranges_around_binary_members(server: ServerProcess) -> list[object]:
+    conn = server.connect()
+    try:
+        conn.call("DEL", "zbin")
+        conn.call("ZADD", "zbin", "1", b"\xff" * 9, "1", b"a", "1", b"", "2", b"\xff", "0", b"\xff" * 20)
+        return [
+            conn.call("ZRANGEBYSCORE", "zbin", "(1", "+inf"),
+            conn.call("ZRANGEBYSCORE", "zbin", "-inf", "(1"),
+            conn.call("ZREVRANGEBYSCORE", "zbin", "+inf", "(1"),
+            conn.call("ZCOUNT", "zbin", "(0", "(2"),
+            conn.call("ZRANGE", "zbin", "0", "-1", "WITHSCORES"),
+            [conn.call("ZRANK", "zbin", member) for member in (b"\xff" * 9, b"a", b"", b"\xff", b"\xff" * 20)],
+        ]
+    finally:
+        conn.call("DEL", "zbin")
+        conn.close()
+
+
+def test_score_ranges_past_members_of_any_bytes_match_redis(
+    real_redis: ServerProcess, shared_dragonfly: ServerProcess
+) -> None:
+    """An exclusive score bound skips every member of that score, however long or high its bytes."""
+    assert _score_ranges_around_binary_members(shared_dragonfly) == _score_ranges_around_binary_members(real_redis)
+
+
 # Framing Redis accepts without complaint: empty and null arrays are skipped, blank inline lines
 # too, and a bare bulk string outside an array is read as an inline command.
 RAW_FRAMINGS = [
