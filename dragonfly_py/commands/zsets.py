@@ -22,8 +22,9 @@ from dragonfly_py.commands.util import (
     parse_timeout,
     pops_to_squash,
     typed,
+    values_to_squash,
 )
-from dragonfly_py.protocol.resp import NULL_ARRAY, ReplyError, encode, format_double
+from dragonfly_py.protocol.resp import NULL_ARRAY, ReplyError, encode, encode_integers, format_double
 from dragonfly_py.server.client import Client
 from dragonfly_py.storage.keyspace import Database
 from dragonfly_py.storage.types import ZSet
@@ -45,7 +46,37 @@ def _with_scores(client: Client, pairs: list[tuple[float, bytes]]) -> list[Any]:
 ZADD_OPTIONS = frozenset({b"nx", b"xx", b"gt", b"lt", b"ch", b"incr"})
 
 
-@command("zadd", -4, "write denyoom fast", keys=(1, 1, 1), **Z)
+def zadd_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
+    """ZADD key score member, many times, while none of the keys has a TTL or holds another type
+    and no replica is fed: a ZADD that changes no score goes to no replica, and which ones do is
+    only known after the run (Command.many). A first loop checks every request (its score too:
+    an option such as NX is no number), a second adds."""
+    db = client.db
+    if client.server.primary.feeding or values_to_squash(db, requests, 4, ZSet) is None:
+        return None
+    try:
+        scores = [parse_float(argv[2]) for argv in requests]
+    except ReplyError:
+        return None
+    data = db.data
+    added: list[int] = []
+    append = added.append
+    changes = 0
+    for argv, score in zip(requests, scores, strict=True):
+        key, member = argv[1], argv[3]
+        zset = data.get(key)
+        if zset is None:
+            zset = data[key] = ZSet()
+        if zset.scores.get(member) == score:
+            append(0)
+            continue
+        append(1 if zset.add(member, score) else 0)
+        changes += 1
+    client.server.keyspace.dirty += changes
+    return encode_integers(added)
+
+
+@command("zadd", -4, "write denyoom fast", keys=(1, 1, 1), many=zadd_many, **Z)
 def zadd(client: Client, argv: list[bytes]) -> Any:
     if len(argv) == 4 and argv[2].isdigit():  # ZADD key score member, the commonest form
         return _zadd_one(client.db, argv[1], parse_float(argv[2]), argv[3])

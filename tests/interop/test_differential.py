@@ -1420,6 +1420,14 @@ ONE_COMMAND_READS: list[list[str]] = [
     ["ZPOPMIN zz", "ZPOPMIN nozz"],  # one missing among others
     ["ZPOPMAX zz", "ZPOPMAX zz", "ZPOPMAX zz"],  # runs out
     ["ZPOPMIN k1", "ZPOPMIN zz"],  # WRONGTYPE
+    ["ZADD zs 1 a", "ZADD zs 2 b", "ZADD zs 1 a", "ZADD zs 3 a"],  # new, new, unchanged, moved
+    ["ZADD zs 2 c", "ZADD zs 2.5 b", "ZADD zs -inf d", "ZADD zs2 1 x"],  # ties, floats, a new key
+    ["ZADD zs NX 1", "ZADD zs 5 e"],  # an option where the score goes: ZADD itself
+    ["ZADD zs abc m", "ZADD zs 1 m"],  # not a float
+    ["ZADD zs 1 m", "ZADD k1 1 m"],  # WRONGTYPE
+    ["EXPIRE zs2 100", "ZADD zs2 7 y", "ZADD zs 7 y"],
+    ["ZADD zs2 8 y", "ZADD zs2 9 z"],  # a sorted set with a TTL keeps it
+    ["ZRANGE zs 0 -1 WITHSCORES", "ZRANGE zs2 0 -1 WITHSCORES", "TTL zs2"],
     ["MSET m1 1 m2 2", "MSET m3 3"],
     ["PING", "PING"],
     ["ECHO a", "ECHO b"],
