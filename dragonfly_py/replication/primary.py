@@ -48,9 +48,8 @@ class AttachedReplica:
 
     def write(self, data: bytes) -> None:
         conn = self.client.conn
-        if conn is not None and not conn.closed and conn.transport is not None:
-            conn.transport.write(data)
-            conn.after_write()
+        if conn is not None and not conn.closed:
+            conn.write(data)  # behind the replies it was sent before (PSYNC's +FULLRESYNC ...)
 
 
 @dataclass

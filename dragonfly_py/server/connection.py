@@ -40,6 +40,7 @@ class ClientConnection(asyncio.Protocol):
             max_query_buffer=server.config["client-query-buffer-limit"],
         )
         self.pending: list[list[bytes]] = []  # requests waiting behind a blocked one
+        self.unsent: list[bytes] = []  # replies of this event-loop pass (Server.write_unsent)
         self.closed = False
         self._soft_limit_since: float | None = None
         self._direct = NO_DIRECT_COMMANDS  # direct_commands() as of server.state_epoch ...
@@ -72,6 +73,7 @@ class ClientConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.unsent.clear()
         self.server.remove_client(self.client)
 
     def data_received(self, data: bytes) -> None:
@@ -115,10 +117,8 @@ class ClientConnection(asyncio.Protocol):
             self._protocol_error(self.parser.error)
         output = client.output
         if output and not client.close_after_reply and not self.closed:  # flush(), inline: every
-            payload = output[0] if len(output) == 1 else b"".join(output)  # read runs this
+            self.write(output[0] if len(output) == 1 else b"".join(output))  # read runs this
             output.clear()
-            self.write(payload)
-            self.after_write()
         elif output or client.close_after_reply:  # closing, or closed during the read
             self.flush()
         if server.pending_flush:  # replies and pushes the read queued for other clients
@@ -129,7 +129,7 @@ class ClientConnection(asyncio.Protocol):
         blocked or pending requests, and no write while replicas are fed (see direct_commands);
         a read's expired keys feed their DELs themselves (Primary.add_effect). It is the
         commonest read at pipeline depth 1, so this is run() and flush() for it, inline (write()
-        and after_write() too)."""
+        too)."""
         client = self.client
         server = self.server
         keyspace = server.keyspace
@@ -165,15 +165,9 @@ class ClientConnection(asyncio.Protocol):
             if cls is ReplyError:
                 server.count_error(reply)
             wire = encode(reply, client.resp3)
-        transport = self.transport
-        transport.write(wire)
-        stats = server.stats
-        stats.writes_processed += 1
-        stats.net_output_bytes += len(wire)
-        if transport.get_write_buffer_size():
-            self.check_output_limit()
-        else:
-            self._soft_limit_since = None
+        if not self.unsent:
+            server.queue_write(self)
+        self.unsent.append(wire)
         if server.pending_flush:
             server.flush_pending(replication=False)
 
@@ -215,7 +209,6 @@ class ClientConnection(asyncio.Protocol):
         client.last_command = cmd.full_name
         client.last_interaction = end / 1e9
         self.write(wire)
-        self.after_write()
         if server.pending_flush:
             server.flush_pending(replication=False)
         return True
@@ -267,7 +260,9 @@ class ClientConnection(asyncio.Protocol):
         return sock.fileno() if sock is not None else -1
 
     def output_size(self) -> int:
-        return 0 if self.closed else self.transport.get_write_buffer_size()
+        if self.closed:
+            return 0
+        return sum(map(len, self.unsent)) + self.transport.get_write_buffer_size()
 
     # -- request loop ------------------------------------------------------------------------
     def run(self, requests: list[list[bytes]]) -> None:
@@ -408,15 +403,26 @@ class ClientConnection(asyncio.Protocol):
             output.clear()
         if client.close_after_reply:
             self._close()
-        else:
-            self.after_write()
 
     def write(self, payload: bytes) -> None:
-        """One write to the socket, counted in the stats (run_one has it inline)."""
+        """Queue payload for the socket: the replies of the connections served in this event-loop
+        pass are written after the pass's reads (Server.write_unsent; run_one has this inline)."""
+        if not self.unsent:
+            self.server.queue_write(self)
+        self.unsent.append(payload)
+
+    def send_unsent(self) -> None:
+        """One write of what this pass queued, counted in the stats."""
+        unsent = self.unsent
+        if not unsent or self.closed:
+            return
+        payload = unsent[0] if len(unsent) == 1 else b"".join(unsent)
+        unsent.clear()
         self.transport.write(payload)
         stats = self.server.stats
         stats.writes_processed += 1
         stats.net_output_bytes += len(payload)
+        self.after_write()
 
     def after_write(self) -> None:
         """Enforce the output buffer limit on what the socket did not take."""
@@ -461,7 +467,10 @@ class ClientConnection(asyncio.Protocol):
     def _close(self, abort: bool = False) -> None:
         """Stop serving this client at once; abort drops output a stuck reader never takes."""
         if not self.closed:
+            if not abort:
+                self.send_unsent()  # a QUIT's +OK, a protocol error's text
             self.closed = True
+            self.unsent.clear()
             self.server.remove_client(self.client)
             if abort:
                 self.transport.abort()

@@ -156,6 +156,7 @@ class Server:
         self.primary = Primary(self)  # the stream, backlog and attached replicas (every role)
         self.master_link: Any = None  # MasterLink while we are a replica
         self.pending_flush_replication = False
+        self.unsent: list[ClientConnection] = []  # connections with replies to write (write_unsent)
         self.writes_paused = False  # a graceful shutdown waits for replicas
         self.pause: ClientPause | None = None  # CLIENT PAUSE
         self.held_by_pause: list[ClientConnection] = []
@@ -219,6 +220,21 @@ class Server:
             client = self.pending_flush.pop()
             if client.conn is not None:
                 client.conn.flush()
+
+    def queue_write(self, conn: ClientConnection) -> None:
+        """conn has replies to write once this event-loop pass has served its reads."""
+        if not self.unsent:
+            asyncio.get_running_loop().call_soon(self.write_unsent)
+        self.unsent.append(conn)
+
+    def write_unsent(self) -> None:
+        """Write every connection's replies of the pass, one after another, as Redis's beforeSleep
+        does: written between two reads, each reply woke a client that had gone back to sleep,
+        and a wake-up across CPUs (an IPI, a VM exit under a hypervisor) cost the writer as much
+        as the rest of the write."""
+        conns, self.unsent = self.unsent, []
+        for conn in conns:
+            conn.send_unsent()
 
     def output_limit_for(self, client: Client) -> OutputBufferLimit | None:
         limits = self.config["client-output-buffer-limit"]

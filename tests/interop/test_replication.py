@@ -639,3 +639,20 @@ def test_lag_in_records_counts_each_write_of_a_pipelined_read(started: Callable[
     assert lag_after_ack(before_reads + sum(len(_encode(*w)) for w in writes[:3]) + 5) == 7
     assert lag_after_ack(end) == 0
     link.close()
+
+
+def _psync_behind_unwritten_replies(server: ServerProcess) -> list[object]:
+    """A replica's handshake in one write: PSYNC comes while the REPLCONFs' +OK are unwritten."""
+    conn = server.connect()
+    try:
+        requests = (["PING"], ["REPLCONF", "listening-port", "1"], ["REPLCONF", "capa", "psync2"], ["PSYNC", "?", "-1"])
+        conn.send_raw(b"".join(conn.encode(list(args)) for args in requests))
+        return [str(reply) if isinstance(reply, Exception) else reply for reply in (conn.read() for _ in requests)]
+    finally:
+        conn.close()
+
+
+def test_psync_behind_unwritten_replies_is_refused_as_redis_refuses_it(started: Callable[..., ServerProcess]) -> None:
+    ours = _psync_behind_unwritten_replies(started("ours"))
+    assert ours == _psync_behind_unwritten_replies(started("redis"))
+    assert ours[-1] == "ERR SYNC and PSYNC are invalid with pending output"
