@@ -58,6 +58,8 @@ class Client:
         "commands",
         "tracking",
         "clock_mark",
+        "calling",
+        "invalidated",
     )
 
     def __init__(self, server: Server, conn: Any, addr: str, laddr: str, client_id: int) -> None:
@@ -97,6 +99,9 @@ class Client:
         # While a batch of pipelined requests runs, the perf_counter_ns() at which the previous
         # one ended: a command's duration starts there, so each command reads the clock once.
         self.clock_mark = 0
+        self.calling = 0  # depth of call(): EXEC calls the commands it queued
+        # Keys its own command changed that it may cache: told after the reply (Tracking.invalidate)
+        self.invalidated: list[list[bytes] | None] = []
 
     def authenticate(self, user: str | None = None) -> None:
         """Authenticated from now on: the parser drops the limits of unauthenticated clients."""
@@ -160,10 +165,13 @@ class Client:
         start = self.clock_mark or perf_counter_ns()
         keyspace = server.keyspace
         keyspace.counting_lookups = cmd.reads_keys
+        self.calling += 1
         try:
             reply = cmd.handler(self, argv)  # type: ignore[misc]
         except Exception as exc:
             reply = self.failed_call(cmd, exc)
+        finally:
+            self.calling -= 1
         keyspace.counting_lookups = False
         end = perf_counter_ns()
         elapsed = end - start

@@ -307,6 +307,8 @@ class ClientConnection(asyncio.Protocol):
                 if last is not None:
                     client.last_command = last.full_name
                     last = None
+                if client.invalidated:  # behind the reply of the command before
+                    server.tracking.send_invalidated(client)
                 client.clock_mark = mark
                 reply = client.execute(argv)
                 mark = client.clock_mark or perf_counter_ns()
@@ -350,6 +352,8 @@ class ClientConnection(asyncio.Protocol):
                 break
         if last is not None:
             client.last_command = last.full_name
+        if client.invalidated:
+            server.tracking.send_invalidated(client)
         # perf_counter is time.monotonic's clock (CLOCK_MONOTONIC), read once more above.
         client.last_interaction = mark / 1e9
 

@@ -124,9 +124,20 @@ class Tracking:
             if target.tracking is not None:
                 self._send(target, None)
 
+    def send_invalidated(self, client: Client) -> None:
+        """After the reply to a command of client: the keys it changed that it may cache itself."""
+        invalidated = client.invalidated[:]
+        client.invalidated.clear()
+        for keys in invalidated:
+            if client.tracking is not None:
+                self._send(client, keys)
+
     def _send(self, target: Client, keys: list[bytes] | None) -> None:
         state = target.tracking
         assert state is not None
+        if target.calling:  # its own command: the message follows the reply, as Redis 7.0 sends it
+            target.invalidated.append(keys)
+            return
         receiver = target
         if state.redirect:
             redirected = self.server.clients.get(state.redirect)

@@ -113,6 +113,30 @@ def test_invalidation_messages(real_redis: ServerProcess, dragonfly: ServerProce
     both(real_redis, dragonfly, conversation)
 
 
+def test_a_clients_own_write_is_announced_after_its_reply(real_redis: ServerProcess, dragonfly: ServerProcess) -> None:
+    """A tracking client that changes a key it read hears of it after the reply of the command
+    that changed it (after EXEC's, in a transaction), as Redis 7.0 orders them."""
+
+    def conversation(port: int) -> object:
+        cache = RawConnection(port)
+        cache.call("HELLO", "3")
+        cache.call("CLIENT", "TRACKING", "on")
+        seen = []
+        for key in ("own:a", "own:b", "own:d", "own:e"):
+            cache.call("GET", key)
+        for requests, pushes in (
+            ([["SET", "own:a", "1"]], 1),
+            ([["SET", "own:b", "1"], ["GET", "own:b"], ["DEL", "own:b"], ["PING"]], 2),
+            ([["MULTI"], ["SET", "own:d", "1"], ["INCR", "own:e"], ["EXEC"], ["PING"]], 2),
+            ([["GET", "own:a"], ["FLUSHDB"], ["PING"]], 1),
+        ):
+            cache.send_raw(b"".join(cache.encode(request) for request in requests))
+            seen.append([cache.read() for _ in range(len(requests) + pushes)])
+        return seen
+
+    both(real_redis, dragonfly, conversation)
+
+
 def test_flushes_invalidate_once(real_redis: ServerProcess, dragonfly: ServerProcess) -> None:
     """FLUSHALL over several databases sends one null invalidation; FLUSHDB of an empty db one too."""
 
