@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Iterable
 from time import perf_counter_ns, time_ns
 from typing import TYPE_CHECKING, Any
 
@@ -14,10 +15,30 @@ from dragonfly_py.server.client import Client
 from dragonfly_py.server.markers import BLOCKED, PAUSED, _NoReply
 
 if TYPE_CHECKING:
-    from dragonfly_py.server.server import Server
+    from dragonfly_py.server.server import Server, Stats
 
 
 NO_DIRECT_COMMANDS: dict[bytes, Command] = {}
+
+
+def send_unsent(conns: Iterable[ClientConnection], stats: Stats) -> None:
+    """One write per connection of what this event-loop pass queued for it (Server.write_unsent),
+    counted in the stats; then the output buffer limit, on what the socket did not take. One loop
+    for them all: a method call per connection was a tenth of a request's work at -P1."""
+    for conn in conns:
+        unsent = conn.unsent
+        if not unsent or conn.closed:
+            continue
+        payload = unsent[0] if len(unsent) == 1 else b"".join(unsent)
+        unsent.clear()
+        transport = conn.transport
+        transport.write(payload)
+        stats.writes_processed += 1
+        stats.net_output_bytes += len(payload)
+        if transport.get_write_buffer_size():
+            conn.check_output_limit()
+        else:  # everything was written: no limit can be exceeded, and a soft one starts over
+            conn._soft_limit_since = None
 
 
 def _format_addr(sockname: Any) -> str:
@@ -415,26 +436,6 @@ class ClientConnection(asyncio.Protocol):
             self.server.queue_write(self)
         self.unsent.append(payload)
 
-    def send_unsent(self) -> None:
-        """One write of what this pass queued, counted in the stats."""
-        unsent = self.unsent
-        if not unsent or self.closed:
-            return
-        payload = unsent[0] if len(unsent) == 1 else b"".join(unsent)
-        unsent.clear()
-        self.transport.write(payload)
-        stats = self.server.stats
-        stats.writes_processed += 1
-        stats.net_output_bytes += len(payload)
-        self.after_write()
-
-    def after_write(self) -> None:
-        """Enforce the output buffer limit on what the socket did not take."""
-        if not self.closed and self.transport.get_write_buffer_size():
-            self.check_output_limit()
-        else:  # everything was written: no limit can be exceeded, and a soft one starts over
-            self._soft_limit_since = None
-
     def check_output_limit(self) -> None:
         client = self.client
         limit = self.server.output_limit_for(client)
@@ -472,7 +473,7 @@ class ClientConnection(asyncio.Protocol):
         """Stop serving this client at once; abort drops output a stuck reader never takes."""
         if not self.closed:
             if not abort:
-                self.send_unsent()  # a QUIT's +OK, a protocol error's text
+                send_unsent((self,), self.server.stats)  # a QUIT's +OK, a protocol error's text
             self.closed = True
             self.unsent.clear()
             self.server.remove_client(self.client)

@@ -22,7 +22,7 @@ from dragonfly_py.logs import get_logger, set_role_letter
 from dragonfly_py.protocol.resp import Push, ReplyError
 from dragonfly_py.replication.primary import Primary
 from dragonfly_py.server.client import Client
-from dragonfly_py.server.connection import ClientConnection
+from dragonfly_py.server.connection import ClientConnection, send_unsent
 from dragonfly_py.server.latency import fold, new_histogram
 from dragonfly_py.server.persistence import Persistence
 from dragonfly_py.server.tracking import Tracking
@@ -233,8 +233,7 @@ class Server:
         and a wake-up across CPUs (an IPI, a VM exit under a hypervisor) cost the writer as much
         as the rest of the write."""
         conns, self.unsent = self.unsent, []
-        for conn in conns:
-            conn.send_unsent()
+        send_unsent(conns, self.stats)
 
     def output_limit_for(self, client: Client) -> OutputBufferLimit | None:
         limits = self.config["client-output-buffer-limit"]
