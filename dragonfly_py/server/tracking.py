@@ -126,8 +126,7 @@ class Tracking:
 
     def send_invalidated(self, client: Client) -> None:
         """After the reply to a command of client: the keys it changed that it may cache itself."""
-        invalidated = client.invalidated[:]
-        client.invalidated.clear()
+        invalidated, client.invalidated = client.invalidated, []
         for keys in invalidated:
             if client.tracking is not None:
                 self._send(client, keys)
