@@ -38,6 +38,22 @@ NAN_OR_INF = ReplyError("ERR increment would produce NaN or Infinity")
 SCORE_NAN = ReplyError("ERR resulting score is not a number (NaN)")
 
 
+def protected_command(name: str, directive: str) -> ReplyError:
+    return ReplyError(
+        f'ERR {name.upper()} command not allowed. If the {directive} option is set to "local", you can run it'
+        " from a local connection, otherwise you need to set this option in the configuration file, and then"
+        " restart the server."
+    )
+
+
+def subcommand_syntax(name: bytes, command: str) -> ReplyError:
+    """Redis's addReplySubcommandSyntaxError, of a command that reads its own subcommands."""
+    return ReplyError(
+        f"ERR unknown subcommand or wrong number of arguments for '{name.decode(errors='replace')[:128]}'."
+        f" Try {command.upper()} HELP."
+    )
+
+
 def wrong_arity(name: str) -> ReplyError:
     return ReplyError(f"ERR wrong number of arguments for '{name}' command")
 

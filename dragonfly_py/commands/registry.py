@@ -77,6 +77,8 @@ class Command:
     # out even when it changed nothing (FLUSHALL, PUBLISH ...).
     rewrite: Rewrite | None = None
     always_propagated: bool = False
+    # The directive that lets it run (Redis's CMD_PROTECTED: enable-debug-command ...), or None.
+    protected_by: str | None = None
     # A read that holds this command alone, many times (a homogeneous pipeline), may run as one
     # call of this: it returns the replies in wire form, or None, having changed nothing, when
     # a request needs the command itself (see ClientConnection.run_many). A write's may run
@@ -91,6 +93,7 @@ class Command:
         if self.parent is None:
             self.rewrite = REWRITES.get(self.name.encode())
             self.always_propagated = self.name.encode() in ALWAYS_PROPAGATED
+            self.protected_by = PROTECTED_BY.get(self.name)
         unknown = self.flags - KNOWN_FLAGS
         assert not unknown, f"{self.name}: unknown flags {unknown}"
         self.write = "write" in self.flags
@@ -110,6 +113,8 @@ class Command:
 
 
 COMMANDS: dict[bytes, Command] = {}
+# Commands that run only where a directive allows them: yes, or local for a loopback client.
+PROTECTED_BY = {"debug": "enable-debug-command"}
 # The data commands the request loop calls without Client.execute's checks while nothing needs
 # them (ClientConnection.direct_commands), keyed by their name in lower and in upper case as
 # sent, so a lookup needs no lower(). They neither block nor change any state those checks read

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from dragonfly_py import errors
@@ -125,17 +126,12 @@ def shutdown(client: Client, argv: list[bytes]) -> Any:
 
 
 # -- DEBUG ---------------------------------------------------------------------------------------
-container("debug", -2, "server", "admin noscript loading stale")
-
-
-@subcommand("debug", "sleep", 3, "admin noscript loading stale")
 def debug_sleep(client: Client, argv: list[bytes]) -> Any:
     seconds = parse_float(argv[2])
     time.sleep(max(0.0, seconds))  # blocks the loop on purpose, as Redis's DEBUG SLEEP does
     return OK
 
 
-@subcommand("debug", "populate", -3, "admin noscript loading stale")
 def debug_populate(client: Client, argv: list[bytes]) -> Any:
     count = parse_int(argv[2])
     prefix = argv[3] if len(argv) > 3 else b"key"
@@ -152,13 +148,11 @@ def debug_populate(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@subcommand("debug", "set-active-expire", 3, "admin noscript loading stale")
 def debug_set_active_expire(client: Client, argv: list[bytes]) -> Any:
     client.server.keyspace.active_expire_enabled = parse_int(argv[2]) != 0
     return OK
 
 
-@subcommand("debug", "help", 2, "admin noscript loading stale")
 def debug_help(client: Client, argv: list[bytes]) -> list[str]:
     return [
         "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -167,6 +161,25 @@ def debug_help(client: Client, argv: list[bytes]) -> list[str]:
         "SLEEP <seconds>",
         "HELP",
     ]
+
+
+# Each subcommand with the fewest and the most words it takes, as debugCommand tells them apart.
+DEBUG_SUBCOMMANDS: dict[bytes, tuple[int, int, Callable[[Client, list[bytes]], Any]]] = {
+    b"sleep": (3, 3, debug_sleep),
+    b"populate": (3, 5, debug_populate),
+    b"set-active-expire": (3, 3, debug_set_active_expire),
+    b"help": (2, 2, debug_help),
+}
+
+
+@command("debug", -2, "admin noscript loading stale", group="server")
+def debug(client: Client, argv: list[bytes]) -> Any:
+    """One command that reads its own subcommand, as Redis 7.0's DEBUG (no container: its stats
+    are DEBUG's, and a wrong subcommand or count of words gets one error)."""
+    found = DEBUG_SUBCOMMANDS.get(argv[1].lower())
+    if found is None or not found[0] <= len(argv) <= found[1]:
+        raise errors.subcommand_syntax(argv[1], "debug")
+    return found[2](client, argv)
 
 
 # -- SLOWLOG -------------------------------------------------------------------------------------

@@ -123,10 +123,16 @@ class Client:
         self.server.state_epoch += 1  # it may change what the direct path depends on
         name = argv[0].lower()
         cmd = self.commands.get(name)
+        if cmd is not None and cmd.protected_by is not None and len(argv) > 1 and not self._may_run(cmd.protected_by):
+            self._flag_transaction()
+            cmd.rejected_calls += 1
+            return errors.protected_command(cmd.name, cmd.protected_by)
         if cmd is None or cmd.subcommands:
             found = resolve(argv, self.commands)
             if found.__class__ is not Command:
                 self._flag_transaction()
+                if cmd is not None and len(argv) < 2:  # a container alone: its arity error
+                    cmd.rejected_calls += 1
                 return found
             cmd = found
         arity = cmd.arity
@@ -202,6 +208,12 @@ class Client:
             return exc
         self.server.log.exception("Command raised", command=cmd.full_name)
         return ReplyError(f"ERR internal error in '{cmd.full_name}': {type(exc).__name__}")
+
+    def _may_run(self, directive: str) -> bool:
+        """Whether a protected command may run for this client: its directive is yes, or local
+        and the client is on the loopback (Redis's allowProtectedAction)."""
+        allowed = self.server.config[directive]
+        return allowed == "yes" or (allowed == "local" and self.addr.rsplit(":", 1)[0] in ("127.0.0.1", "::1"))
 
     def _flag_transaction(self) -> None:
         if self.multi is not None:

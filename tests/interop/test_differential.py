@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import redis
 
-from tests.helpers import RawConnection, ServerProcess, wait_for
+from tests.helpers import RawConnection, ServerProcess, start_dragonfly, start_redis, wait_for
 
 pytestmark = pytest.mark.interop
 
@@ -1330,6 +1330,42 @@ def test_unauthenticated_limits_end_with_authentication(
                 conn.close()
     assert replies[1] == replies[0]
     assert replies[0][-1] == b"OK"
+
+
+def _debug_as_allowed(server: ServerProcess) -> list[object]:
+    """DEBUG where enable-debug-command leaves it: alone, behind a password, inside MULTI."""
+    conn = server.connect()
+    try:
+        got = [conn.call("DEBUG", "SLEEP", "0"), conn.call("DEBUG"), conn.call("DEBUG", "NOSUCH")]
+        got += [conn.call("MULTI"), conn.call("DEBUG", "SLEEP", "0"), conn.call("EXEC")]
+        info = redis.Redis(port=server.port).info("commandstats")
+        got.append({name: stats["rejected_calls"] for name, stats in info.items() if name.startswith("cmdstat_debug")})
+        redis.Redis(port=server.port).config_set("requirepass", "pw")
+        try:
+            got.append(server.connect().call("DEBUG", "SLEEP", "0"))  # refused before NOAUTH
+        finally:
+            redis.Redis(port=server.port, password="pw").config_set("requirepass", "")
+        return [str(reply) if isinstance(reply, Exception) else reply for reply in got]
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("allowed", ["no", "local", "yes"])
+def test_debug_runs_only_where_enable_debug_command_allows_it(tmp_path: Any, allowed: str) -> None:
+    flags = ("--enable-debug-command", allowed)
+    redis_dir, ours_dir = tmp_path / "redis", tmp_path / "ours"
+    redis_dir.mkdir()
+    ours_dir.mkdir()
+    theirs, ours = start_redis(redis_dir, *flags), None
+    try:
+        ours = start_dragonfly(ours_dir, *flags)
+        expected = _debug_as_allowed(theirs)
+        assert _debug_as_allowed(ours) == expected
+        assert (expected[0] == b"OK") == (allowed != "no")  # the loopback is local
+    finally:
+        theirs.stop()
+        if ours is not None:
+            ours.stop()
 
 
 # Reads that hold one command many times, which the server may run as one call (Command.many),
