@@ -36,7 +36,6 @@ class ScoreOrder:
         self._scores: list[array] = []
         self._members: list[list[bytes]] = []
         self._maxes = array("d")  # the last score of each block
-        self._len = 0
         self._ends: list[int] | None = None  # the rank after each block's last pair, built when asked
         items = list(pairs)
         for start in range(0, len(items), LOAD):
