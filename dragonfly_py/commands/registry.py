@@ -231,8 +231,41 @@ _GROUP_CATEGORY = {
 }
 
 
+# Where Redis's command files name other categories than the rule of thumb gives (containers,
+# commands Redis counts as dangerous or as connection commands), by full name.
+_CATEGORIES_OF: dict[str, tuple[str, ...]] = {
+    "client": ("@slow",),
+    "keys": ("@keyspace", "@read", "@slow", "@dangerous"),
+    "object": ("@slow",),
+    "dump": ("@keyspace", "@read", "@slow"),
+    "restore": ("@keyspace", "@write", "@slow", "@dangerous"),
+    "pubsub": ("@slow",),
+    "pubsub|help": ("@slow",),
+    "wait": ("@slow", "@connection"),
+    "info": ("@slow", "@dangerous"),
+    "role": ("@admin", "@fast", "@dangerous"),
+    "lastsave": ("@admin", "@fast", "@dangerous"),
+    "flushdb": ("@keyspace", "@write", "@slow", "@dangerous"),
+    "flushall": ("@keyspace", "@write", "@slow", "@dangerous"),
+    "swapdb": ("@keyspace", "@write", "@fast", "@dangerous"),
+    "command": ("@slow", "@connection"),
+    "command|count": ("@slow", "@connection"),
+    "command|info": ("@slow", "@connection"),
+    "command|docs": ("@slow", "@connection"),
+    "command|list": ("@slow", "@connection"),
+    "command|getkeys": ("@slow", "@connection"),
+    "command|getkeysandflags": ("@slow", "@connection"),
+    "command|help": ("@slow", "@connection"),
+    "xgroup": ("@slow",),
+    "xinfo": ("@slow",),
+}
+
+
 def _acl_categories(cmd: Command) -> tuple[str, ...]:
-    """Redis's rule of thumb: categories follow from the group and the flags."""
+    """Redis's rule of thumb: categories follow from the group and the flags (_CATEGORIES_OF
+    where Redis says otherwise), in Redis's order."""
+    if cmd.full_name in _CATEGORIES_OF:
+        return _CATEGORIES_OF[cmd.full_name]
     flags = cmd.flags
     cats: list[str] = []
     if "write" in flags:
@@ -251,5 +284,15 @@ def _acl_categories(cmd: Command) -> tuple[str, ...]:
         cats.append("@slow")
     group_cat = _GROUP_CATEGORY.get(cmd.group)
     if group_cat and group_cat not in cats:
-        cats.insert(0 if cmd.group != "generic" else len(cats), group_cat)
-    return tuple(cats)
+        cats.append(group_cat)
+    return tuple(sorted(cats, key=_CATEGORY_ORDER.index))
+
+
+# Redis's order of the categories (acl.c's ACLCommandCategories), which COMMAND INFO follows.
+_CATEGORY_ORDER = [
+    f"@{name}"
+    for name in (
+        "keyspace read write set sortedset list hash string bitmap hyperloglog geo stream pubsub admin fast slow"
+        " blocking dangerous connection transaction scripting"
+    ).split()
+]

@@ -1165,6 +1165,26 @@ def test_network_counters_count_each_read_write_and_byte(
     assert _stat(second, "total_writes_processed") - _stat(first, "total_writes_processed") == 3
 
 
+def test_every_command_has_redis_acl_categories_in_redis_order(
+    real_redis: ServerProcess, shared_dragonfly: ServerProcess
+) -> None:
+    """COMMAND INFO's categories (ACL rules and ACL CAT read the same ones), for each command and
+    subcommand both servers have."""
+    ours, theirs = RawConnection(shared_dragonfly.port), RawConnection(real_redis.port)
+    try:
+        names = ours.call("COMMAND", "LIST")
+        assert isinstance(names, list) and len(names) > 150
+        differ = {}
+        for name in names:
+            (mine,), (redis_info,) = ours.call("COMMAND", "INFO", name), theirs.call("COMMAND", "INFO", name)
+            if redis_info is not None and mine[6] != redis_info[6]:
+                differ[name] = (mine[6], redis_info[6])
+        assert differ == {}
+    finally:
+        ours.close()
+        theirs.close()
+
+
 def _info_field_names(port: int) -> dict[str, list[str]]:
     conn = RawConnection(port)
     try:
