@@ -25,7 +25,7 @@ def ping(client: Client, argv: list[bytes]) -> Any:
     return argv[1] if len(argv) == 2 else PONG
 
 
-@command("echo", 2, "fast", group="connection")
+@command("echo", 2, "fast loading stale", group="connection")
 def echo(client: Client, argv: list[bytes]) -> bytes:
     return argv[1]
 
@@ -41,7 +41,7 @@ def check_password(client: Client, username: bytes, password: bytes) -> None:
     client.authenticate(name)
 
 
-@command("auth", -2, "noscript loading stale fast no_auth sentinel", group="connection")
+@command("auth", -2, "noscript loading stale fast no_auth allow_busy sentinel", group="connection")
 def auth(client: Client, argv: list[bytes]) -> Any:
     if len(argv) > 3:
         raise errors.SYNTAX
@@ -55,7 +55,7 @@ def auth(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@command("hello", -1, "noscript loading stale fast no_auth sentinel", group="connection")
+@command("hello", -1, "noscript loading stale fast no_auth allow_busy sentinel", group="connection")
 def hello(client: Client, argv: list[bytes]) -> Any:
     version = 0
     if len(argv) > 1:
@@ -119,7 +119,7 @@ def quit_(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@command("reset", 1, "noscript loading stale fast no_auth", group="connection")
+@command("reset", 1, "noscript loading stale fast no_auth allow_busy", group="connection")
 def reset(client: Client, argv: list[bytes]) -> Any:
     from dragonfly_py.commands.pubsub import unsubscribe_all
     from dragonfly_py.commands.transactions import discard_transaction, unwatch_all

@@ -413,12 +413,12 @@ def command_list(client: Client, argv: list[bytes]) -> list[bytes]:
     return _command_list(client, argv)
 
 
-@subcommand("command", "getkeys", -3, COMMAND_FLAGS)
+@subcommand("command", "getkeys", -4, COMMAND_FLAGS)
 def command_getkeys(client: Client, argv: list[bytes]) -> list[Any]:
     return _getkeys(client, argv, with_flags=False)
 
 
-@subcommand("command", "getkeysandflags", -3, COMMAND_FLAGS)
+@subcommand("command", "getkeysandflags", -4, COMMAND_FLAGS)
 def command_getkeysandflags(client: Client, argv: list[bytes]) -> list[Any]:
     return _getkeys(client, argv, with_flags=True)
 

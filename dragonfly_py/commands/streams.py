@@ -513,12 +513,12 @@ def _null(client: Client) -> Any:
     return None if client.resp3 else NULL_ARRAY
 
 
-@command("xread", -4, "readonly blocking", keys=(0, 0, 0), reads_keys=True, **S)
+@command("xread", -4, "readonly blocking movablekeys", keys=(0, 0, 0), reads_keys=True, **S)
 def xread(client: Client, argv: list[bytes]) -> Any:
     return _xread(client, argv, group=False)
 
 
-@command("xreadgroup", -7, "write blocking", keys=(0, 0, 0), reads_keys=True, **S)
+@command("xreadgroup", -7, "write blocking movablekeys", keys=(0, 0, 0), reads_keys=True, **S)
 def xreadgroup(client: Client, argv: list[bytes]) -> Any:
     return _xread(client, argv, group=True)
 
