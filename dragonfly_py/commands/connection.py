@@ -16,7 +16,9 @@ from dragonfly_py.server.markers import NO_REPLY
 from dragonfly_py.server.tracking import TrackingState
 
 
-@command("ping", -1, "fast sentinel", group="connection")
+@command(
+    "ping", -1, "fast sentinel", group="connection", tips="request_policy:all_shards response_policy:all_succeeded"
+)
 def ping(client: Client, argv: list[bytes]) -> Any:
     if len(argv) > 2:
         raise errors.wrong_arity("ping")
@@ -205,7 +207,7 @@ def client_kind(client: Client) -> str:
     return "pubsub" if client.channels or client.patterns else "normal"
 
 
-@subcommand("client", "list", -2, "admin noscript loading stale sentinel")
+@subcommand("client", "list", -2, "admin noscript loading stale sentinel", tips="nondeterministic_output")
 def client_list(client: Client, argv: list[bytes]) -> Verbatim:
     clients = list(client.server.clients.values())
     i = 2
@@ -229,7 +231,7 @@ def client_list(client: Client, argv: list[bytes]) -> Verbatim:
     return Verbatim("".join(c.info_line() + "\n" for c in clients).encode())
 
 
-@subcommand("client", "info", 2, "noscript loading stale sentinel")
+@subcommand("client", "info", 2, "noscript loading stale sentinel", tips="nondeterministic_output")
 def client_info(client: Client, argv: list[bytes]) -> Verbatim:
     return Verbatim((client.info_line() + "\n").encode())
 

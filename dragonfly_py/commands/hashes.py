@@ -77,7 +77,7 @@ def hmset(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@command("hsetnx", 4, "write denyoom fast", keys=(1, 1, 1), **H)
+@command("hsetnx", 4, "write denyoom fast", keys=(1, 1, 1), key_flags="RW insert", **H)
 def hsetnx(client: Client, argv: list[bytes]) -> int:
     value = _hash_for_write(client, argv[1])
     if argv[2] in value:
@@ -99,7 +99,7 @@ def hmget(client: Client, argv: list[bytes]) -> list[bytes | None]:
     return [value.get(field) for field in argv[2:]]
 
 
-@command("hdel", -3, "write fast", keys=(1, 1, 1), **H)
+@command("hdel", -3, "write fast", keys=(1, 1, 1), key_flags="RW delete", **H)
 def hdel(client: Client, argv: list[bytes]) -> int:
     value = typed(client.db, argv[1], dict)
     if value is None:
@@ -111,23 +111,23 @@ def hdel(client: Client, argv: list[bytes]) -> int:
     return removed
 
 
-@command("hlen", 2, "readonly fast", keys=(1, 1, 1), **H)
+@command("hlen", 2, "readonly fast", keys=(1, 1, 1), key_flags="RO", **H)
 def hlen(client: Client, argv: list[bytes]) -> int:
     return len(typed(client.db, argv[1], dict) or ())
 
 
-@command("hstrlen", 3, "readonly fast", keys=(1, 1, 1), **H)
+@command("hstrlen", 3, "readonly fast", keys=(1, 1, 1), key_flags="RO", **H)
 def hstrlen(client: Client, argv: list[bytes]) -> int:
     value = typed(client.db, argv[1], dict) or {}
     return len(value.get(argv[2], b""))
 
 
-@command("hexists", 3, "readonly fast", keys=(1, 1, 1), **H)
+@command("hexists", 3, "readonly fast", keys=(1, 1, 1), key_flags="RO", **H)
 def hexists(client: Client, argv: list[bytes]) -> int:
     return int(argv[2] in (typed(client.db, argv[1], dict) or {}))
 
 
-@command("hincrby", 4, "write denyoom fast", keys=(1, 1, 1), **H)
+@command("hincrby", 4, "write denyoom fast", keys=(1, 1, 1), key_flags="RW access update", **H)
 def hincrby(client: Client, argv: list[bytes]) -> int:
     delta = parse_int(argv[3])
     existing = typed(client.db, argv[1], dict)
@@ -143,7 +143,7 @@ def hincrby(client: Client, argv: list[bytes]) -> int:
     return result
 
 
-@command("hincrbyfloat", 4, "write denyoom fast", keys=(1, 1, 1), **H)
+@command("hincrbyfloat", 4, "write denyoom fast", keys=(1, 1, 1), key_flags="RW access update", **H)
 def hincrbyfloat(client: Client, argv: list[bytes]) -> bytes:
     existing = typed(client.db, argv[1], dict)
     current = existing.get(argv[2], b"0") if existing is not None else b"0"
@@ -154,22 +154,22 @@ def hincrbyfloat(client: Client, argv: list[bytes]) -> bytes:
     return result
 
 
-@command("hgetall", 2, "readonly", keys=(1, 1, 1), **H)
+@command("hgetall", 2, "readonly", keys=(1, 1, 1), tips="nondeterministic_output_order", **H)
 def hgetall(client: Client, argv: list[bytes]) -> Map:
     return Map(typed(client.db, argv[1], dict) or {})
 
 
-@command("hkeys", 2, "readonly", keys=(1, 1, 1), **H)
+@command("hkeys", 2, "readonly", keys=(1, 1, 1), tips="nondeterministic_output_order", **H)
 def hkeys(client: Client, argv: list[bytes]) -> list[bytes]:
     return list(typed(client.db, argv[1], dict) or ())
 
 
-@command("hvals", 2, "readonly", keys=(1, 1, 1), **H)
+@command("hvals", 2, "readonly", keys=(1, 1, 1), tips="nondeterministic_output_order", **H)
 def hvals(client: Client, argv: list[bytes]) -> list[bytes]:
     return list((typed(client.db, argv[1], dict) or {}).values())
 
 
-@command("hrandfield", -2, "readonly", keys=(1, 1, 1), **H)
+@command("hrandfield", -2, "readonly", keys=(1, 1, 1), tips="nondeterministic_output", **H)
 def hrandfield(client: Client, argv: list[bytes]) -> Any:
     value = typed(client.db, argv[1], dict)
     if len(argv) == 2:
@@ -210,7 +210,7 @@ def random_members(members: list[bytes], count: int) -> list[bytes]:
     return [random.choice(members) for _ in range(-count)]
 
 
-@command("hscan", -3, "readonly", keys=(1, 1, 1), **H)
+@command("hscan", -3, "readonly", keys=(1, 1, 1), tips="nondeterministic_output", **H)
 def hscan(client: Client, argv: list[bytes]) -> list[Any]:
     value = typed(client.db, argv[1], dict) or {}
     following, found = scan_generic(list(value.items()), argv, 2, key_of=lambda item: item[0])

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dragonfly_py import errors
+from dragonfly_py.commands.keyspecs import spec
 from dragonfly_py.commands.registry import command, container, subcommand
 from dragonfly_py.commands.util import parse_int
 from dragonfly_py.protocol.resp import OK, ReplyError
@@ -18,29 +19,57 @@ from dragonfly_py.storage.types import ZSet, encoding_name
 LLONG_MAX = 2**63 - 1
 
 
-@command("del", -2, "write", keys=(1, -1, 1))
+@command(
+    "del",
+    -2,
+    "write",
+    keys=(1, -1, 1),
+    key_flags="RM delete",
+    tips="request_policy:multi_shard response_policy:agg_sum",
+)
 def del_(client: Client, argv: list[bytes]) -> int:
     db = client.db
     return sum(1 for key in argv[1:] if db.get(key) is not None and db.delete(key))
 
 
-@command("unlink", -2, "write fast", keys=(1, -1, 1))
+@command(
+    "unlink",
+    -2,
+    "write fast",
+    keys=(1, -1, 1),
+    key_flags="RM delete",
+    tips="request_policy:multi_shard response_policy:agg_sum",
+)
 def unlink(client: Client, argv: list[bytes]) -> int:
     return del_(client, argv)
 
 
-@command("exists", -2, "readonly fast", keys=(1, -1, 1))
+@command(
+    "exists",
+    -2,
+    "readonly fast",
+    keys=(1, -1, 1),
+    key_flags="RO",
+    tips="request_policy:multi_shard response_policy:agg_sum",
+)
 def exists(client: Client, argv: list[bytes]) -> int:
     db = client.db
     return sum(1 for key in argv[1:] if db.get(key) is not None)
 
 
-@command("touch", -2, "readonly fast", keys=(1, -1, 1))
+@command(
+    "touch",
+    -2,
+    "readonly fast",
+    keys=(1, -1, 1),
+    key_flags="RO",
+    tips="request_policy:multi_shard response_policy:agg_sum",
+)
 def touch(client: Client, argv: list[bytes]) -> int:
     return exists(client, argv)
 
 
-@command("type", 2, "readonly fast", keys=(1, 1, 1))
+@command("type", 2, "readonly fast", keys=(1, 1, 1), key_flags="RO")
 def type_(client: Client, argv: list[bytes]) -> str:
     return client.db.key_type(argv[1])
 
@@ -117,12 +146,12 @@ def _ttl_generic(client: Client, key: bytes, divisor: int, absolute: bool) -> in
     return (remaining + divisor // 2) // divisor if divisor > 1 else remaining
 
 
-@command("ttl", 2, "readonly fast", keys=(1, 1, 1))
+@command("ttl", 2, "readonly fast", keys=(1, 1, 1), tips="nondeterministic_output")
 def ttl(client: Client, argv: list[bytes]) -> int:
     return _ttl_generic(client, argv[1], 1000, absolute=False)
 
 
-@command("pttl", 2, "readonly fast", keys=(1, 1, 1))
+@command("pttl", 2, "readonly fast", keys=(1, 1, 1), tips="nondeterministic_output")
 def pttl(client: Client, argv: list[bytes]) -> int:
     return _ttl_generic(client, argv[1], 1, absolute=False)
 
@@ -150,18 +179,18 @@ def _live_keys(db: Database) -> list[bytes]:
     return [k for k in db.data if k not in expires or expires[k] > now]
 
 
-@command("keys", 2, "readonly", group="generic")
+@command("keys", 2, "readonly", group="generic", tips="request_policy:all_shards nondeterministic_output_order")
 def keys(client: Client, argv: list[bytes]) -> list[bytes]:
     pattern = argv[1]
     return [k for k in _live_keys(client.db) if glob_match(pattern, k)]
 
 
-@command("dbsize", 1, "readonly fast")
+@command("dbsize", 1, "readonly fast", tips="request_policy:all_shards response_policy:agg_sum")
 def dbsize(client: Client, argv: list[bytes]) -> int:
     return len(client.db.data)
 
 
-@command("randomkey", 1, "readonly")
+@command("randomkey", 1, "readonly", tips="request_policy:all_shards nondeterministic_output")
 def randomkey(client: Client, argv: list[bytes]) -> bytes | None:
     live = _live_keys(client.db)
     return random.choice(live) if live else None
@@ -216,7 +245,7 @@ def scan_generic(
     return following, chunk
 
 
-@command("scan", -2, "readonly")
+@command("scan", -2, "readonly", tips="nondeterministic_output request_policy:special")
 def scan(client: Client, argv: list[bytes]) -> list[Any]:
     following, found = scan_generic(list(client.db.data), argv, 1, type_of=client.db.key_type)
     live = [k for k in found if client.db.get(k) is not None]
@@ -244,7 +273,7 @@ def copy_value(value: Any) -> Any:
     return value.copy() if hasattr(value, "copy") else value
 
 
-@command("rename", 3, "write", keys=(1, 2, 1))
+@command("rename", 3, "write", keys=(spec("RW access delete", 1), spec("OW update", 2)))
 def rename(client: Client, argv: list[bytes]) -> Any:
     db, src, dst = client.db, argv[1], argv[2]
     value = db.get(src)
@@ -257,7 +286,7 @@ def rename(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@command("renamenx", 3, "write fast", keys=(1, 2, 1))
+@command("renamenx", 3, "write fast", keys=(spec("RW access delete", 1), spec("OW insert", 2)))
 def renamenx(client: Client, argv: list[bytes]) -> int:
     db, src, dst = client.db, argv[1], argv[2]
     value = db.get(src)
@@ -279,7 +308,7 @@ def _db_index(client: Client, raw: bytes, error: ReplyError = errors.DB_INDEX_OU
     return index
 
 
-@command("copy", -3, "write denyoom", keys=(1, 2, 1), reads_keys=True)
+@command("copy", -3, "write denyoom", reads_keys=True, keys=(spec("RO access", 1), spec("OW update", 2)))
 def copy(client: Client, argv: list[bytes]) -> int:
     src, dst = argv[1], argv[2]
     target = client.db
@@ -308,7 +337,7 @@ def copy(client: Client, argv: list[bytes]) -> int:
     return 1
 
 
-@command("move", 3, "write fast", keys=(1, 1, 1))
+@command("move", 3, "write fast", keys=(1, 1, 1), key_flags="RW access update")
 def move(client: Client, argv: list[bytes]) -> int:
     index = _db_index(client, argv[2])
     target = client.server.keyspace.dbs[index]
@@ -326,7 +355,7 @@ def move(client: Client, argv: list[bytes]) -> int:
 container("object", -2, "generic")
 
 
-@subcommand("object", "encoding", 3, "readonly", keys=(2, 2, 1))
+@subcommand("object", "encoding", 3, "readonly", keys=(2, 2, 1), key_flags="RO", tips="nondeterministic_output")
 def object_encoding(client: Client, argv: list[bytes]) -> bytes | None:
     value = client.db.get(argv[2])
     if value is None:
@@ -334,7 +363,7 @@ def object_encoding(client: Client, argv: list[bytes]) -> bytes | None:
     return encoding_name(value, client.server.config.values).encode()
 
 
-@subcommand("object", "refcount", 3, "readonly", keys=(2, 2, 1))
+@subcommand("object", "refcount", 3, "readonly", keys=(2, 2, 1), key_flags="RO", tips="nondeterministic_output")
 def object_refcount(client: Client, argv: list[bytes]) -> int | None:
     value = client.db.get(argv[2])
     if value is None:
@@ -348,7 +377,7 @@ def object_refcount(client: Client, argv: list[bytes]) -> int | None:
     )
 
 
-@subcommand("object", "idletime", 3, "readonly", keys=(2, 2, 1))
+@subcommand("object", "idletime", 3, "readonly", keys=(2, 2, 1), key_flags="RO", tips="nondeterministic_output")
 def object_idletime(client: Client, argv: list[bytes]) -> int | None:
     if client.db.get(argv[2]) is None:
         return None
@@ -360,7 +389,7 @@ def object_idletime(client: Client, argv: list[bytes]) -> int | None:
     return 0
 
 
-@subcommand("object", "freq", 3, "readonly", keys=(2, 2, 1))
+@subcommand("object", "freq", 3, "readonly", keys=(2, 2, 1), key_flags="RO", tips="nondeterministic_output")
 def object_freq(client: Client, argv: list[bytes]) -> int | None:
     if client.db.get(argv[2]) is None:
         return None

@@ -8,6 +8,7 @@ from itertools import islice
 from typing import Any
 
 from dragonfly_py import errors
+from dragonfly_py.commands.keyspecs import spec
 from dragonfly_py.commands.registry import command
 from dragonfly_py.commands.util import (
     normalize_range,
@@ -81,14 +82,18 @@ def _push_many(left: bool) -> Callable[[Client, list[list[bytes]]], bytes | None
     return push_many
 
 
-lpush = command("lpush", -3, "write denyoom fast", keys=(1, 1, 1), many=_push_many(left=True), **L)(
-    _pusher(left=True, only_existing=False)
+lpush = command(
+    "lpush", -3, "write denyoom fast", keys=(1, 1, 1), key_flags="RW insert", many=_push_many(left=True), **L
+)(_pusher(left=True, only_existing=False))
+rpush = command(
+    "rpush", -3, "write denyoom fast", keys=(1, 1, 1), key_flags="RW insert", many=_push_many(left=False), **L
+)(_pusher(left=False, only_existing=False))
+lpushx = command("lpushx", -3, "write denyoom fast", keys=(1, 1, 1), key_flags="RW insert", **L)(
+    _pusher(left=True, only_existing=True)
 )
-rpush = command("rpush", -3, "write denyoom fast", keys=(1, 1, 1), many=_push_many(left=False), **L)(
-    _pusher(left=False, only_existing=False)
+rpushx = command("rpushx", -3, "write denyoom fast", keys=(1, 1, 1), key_flags="RW insert", **L)(
+    _pusher(left=False, only_existing=True)
 )
-lpushx = command("lpushx", -3, "write denyoom fast", keys=(1, 1, 1), **L)(_pusher(left=True, only_existing=True))
-rpushx = command("rpushx", -3, "write denyoom fast", keys=(1, 1, 1), **L)(_pusher(left=False, only_existing=True))
 
 
 def pop_items(db: Database, key: bytes, left: bool, count: int) -> list[bytes]:
@@ -134,11 +139,15 @@ def _popper(left: bool) -> Callable[[Client, list[bytes]], Any]:
     return pop
 
 
-lpop = command("lpop", -2, "write fast", keys=(1, 1, 1), many=_pop_many(left=True), **L)(_popper(left=True))
-rpop = command("rpop", -2, "write fast", keys=(1, 1, 1), many=_pop_many(left=False), **L)(_popper(left=False))
+lpop = command("lpop", -2, "write fast", keys=(1, 1, 1), key_flags="RW access delete", many=_pop_many(left=True), **L)(
+    _popper(left=True)
+)
+rpop = command("rpop", -2, "write fast", keys=(1, 1, 1), key_flags="RW access delete", many=_pop_many(left=False), **L)(
+    _popper(left=False)
+)
 
 
-@command("llen", 2, "readonly fast", keys=(1, 1, 1), **L)
+@command("llen", 2, "readonly fast", keys=(1, 1, 1), key_flags="RO", **L)
 def llen(client: Client, argv: list[bytes]) -> int:
     return len(_list(client.db, argv[1]) or ())
 
@@ -181,7 +190,7 @@ def lrange(client: Client, argv: list[bytes]) -> list[bytes] | Raw:
     return bulk_array(list(islice(value, bounds[0], bounds[1] + 1)))
 
 
-@command("ltrim", 4, "write", keys=(1, 1, 1), **L)
+@command("ltrim", 4, "write", keys=(1, 1, 1), key_flags="RW delete", **L)
 def ltrim(client: Client, argv: list[bytes]) -> Any:
     start, end = parse_int(argv[2]), parse_int(argv[3])
     db, key = client.db, argv[1]
@@ -199,7 +208,7 @@ def ltrim(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@command("lrem", 4, "write", keys=(1, 1, 1), **L)
+@command("lrem", 4, "write", keys=(1, 1, 1), key_flags="RW delete", **L)
 def lrem(client: Client, argv: list[bytes]) -> int:
     count = parse_int(argv[2])
     db, key, element = client.db, argv[1], argv[3]
@@ -222,7 +231,7 @@ def lrem(client: Client, argv: list[bytes]) -> int:
     return removed
 
 
-@command("linsert", 5, "write denyoom", keys=(1, 1, 1), **L)
+@command("linsert", 5, "write denyoom", keys=(1, 1, 1), key_flags="RW insert", **L)
 def linsert(client: Client, argv: list[bytes]) -> int:
     where = argv[2].lower()
     if where not in (b"before", b"after"):
@@ -317,13 +326,13 @@ def _move(client: Client, db: Database, source: bytes, dest: bytes, from_left: b
     return item
 
 
-@command("lmove", 5, "write denyoom", keys=(1, 2, 1), **L)
+@command("lmove", 5, "write denyoom", keys=(spec("RW access delete", 1), spec("RW insert", 2)), **L)
 def lmove(client: Client, argv: list[bytes]) -> bytes | None:
     from_left, to_left = _direction(argv[3]), _direction(argv[4])
     return _move(client, client.db, argv[1], argv[2], from_left, to_left)
 
 
-@command("rpoplpush", 3, "write denyoom", keys=(1, 2, 1), **L)
+@command("rpoplpush", 3, "write denyoom", keys=(spec("RW access delete", 1), spec("RW insert", 2)), **L)
 def rpoplpush(client: Client, argv: list[bytes]) -> bytes | None:
     return _move(client, client.db, argv[1], argv[2], False, True)
 
@@ -360,12 +369,12 @@ def _bpop(client: Client, argv: list[bytes], left: bool) -> Any:
     return block_or_answer(client, keys, timeout, attempt, NULL_ARRAY)
 
 
-@command("blpop", -3, "write noscript blocking", keys=(1, -2, 1), **L)
+@command("blpop", -3, "write noscript blocking", keys=(1, -2, 1), key_flags="RW access delete", **L)
 def blpop(client: Client, argv: list[bytes]) -> Any:
     return _bpop(client, argv, left=True)
 
 
-@command("brpop", -3, "write noscript blocking", keys=(1, -2, 1), **L)
+@command("brpop", -3, "write noscript blocking", keys=(1, -2, 1), key_flags="RW access delete", **L)
 def brpop(client: Client, argv: list[bytes]) -> Any:
     return _bpop(client, argv, left=False)
 
@@ -379,13 +388,15 @@ def _blocking_move(client: Client, source: bytes, dest: bytes, from_left: bool, 
     return block_or_answer(client, [source], timeout, attempt, None)
 
 
-@command("blmove", 6, "write denyoom noscript blocking", keys=(1, 2, 1), **L)
+@command("blmove", 6, "write denyoom noscript blocking", keys=(spec("RW access delete", 1), spec("RW insert", 2)), **L)
 def blmove(client: Client, argv: list[bytes]) -> Any:
     from_left, to_left = _direction(argv[3]), _direction(argv[4])
     return _blocking_move(client, argv[1], argv[2], from_left, to_left, argv[5])
 
 
-@command("brpoplpush", 4, "write denyoom noscript blocking", keys=(1, 2, 1), **L)
+@command(
+    "brpoplpush", 4, "write denyoom noscript blocking", keys=(spec("RW access delete", 1), spec("RW insert", 2)), **L
+)
 def brpoplpush(client: Client, argv: list[bytes]) -> Any:
     return _blocking_move(client, argv[1], argv[2], False, True, argv[3])
 
@@ -412,7 +423,7 @@ def parse_mpop(argv: list[bytes], first: int, directions: dict[bytes, Any]) -> t
     return keys, where, count
 
 
-@command("lmpop", -4, "write movablekeys", **L)
+@command("lmpop", -4, "write movablekeys", keys=(spec("RW access delete", 1, keynumidx=0),), **L)
 def lmpop(client: Client, argv: list[bytes]) -> Any:
     keys, left, count = parse_mpop(argv, 1, {b"left": True, b"right": False})
     key = _first_nonempty(client.db, keys)
@@ -421,7 +432,7 @@ def lmpop(client: Client, argv: list[bytes]) -> Any:
     return [key, pop_items(client.db, key, left, count)]
 
 
-@command("blmpop", -5, "write blocking movablekeys", **L)
+@command("blmpop", -5, "write blocking movablekeys", keys=(spec("RW access delete", 2, keynumidx=0),), **L)
 def blmpop(client: Client, argv: list[bytes]) -> Any:
     timeout = parse_timeout(argv[1])
     keys, left, count = parse_mpop(argv, 2, {b"left": True, b"right": False})

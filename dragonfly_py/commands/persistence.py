@@ -50,7 +50,7 @@ def bgsave(client: Client, argv: list[bytes]) -> Any:
     return "Background saving started"
 
 
-@command("dump", 2, "readonly", keys=(1, 1, 1), group="keyspace")
+@command("dump", 2, "readonly", keys=(1, 1, 1), group="keyspace", tips="nondeterministic_output")
 def dump(client: Client, argv: list[bytes]) -> bytes | None:
     value = client.db.get(argv[1])
     if value is None:
@@ -58,7 +58,7 @@ def dump(client: Client, argv: list[bytes]) -> bytes | None:
     return dump_payload(value, EncodingLimits.from_config(client.server.config))
 
 
-@command("restore", -4, "write denyoom", keys=(1, 1, 1), group="keyspace")
+@command("restore", -4, "write denyoom", keys=(1, 1, 1), group="keyspace", key_flags="OW update")
 def restore(client: Client, argv: list[bytes]) -> Any:
     replace = absolute = False
     idle = freq = -1

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dragonfly_py import errors
+from dragonfly_py.commands.keyspecs import FoundKey, KeySpec, from_range, keys_of, legacy_range
 from dragonfly_py.replication.propagate import ALWAYS_PROPAGATED, REWRITES, Rewrite
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Client", list[bytes]], Any]
 ManyHandler = Callable[["Client", list[list[bytes]]], bytes | None]
+KeyFinder = Callable[[list[bytes]], list[FoundKey]]
 
 # In the order COMMAND INFO lists them (Redis's CMD_* bit order).
 FLAG_ORDER = (
@@ -46,9 +48,14 @@ class Command:
     arity: int
     flags: frozenset[str]
     group: str
-    first_key: int = 0
-    last_key: int = 0
-    key_step: int = 0
+    key_specs: tuple[KeySpec, ...] = ()
+    tips: tuple[str, ...] = ()  # COMMAND INFO's hints for clients (nondeterministic_output ...)
+    # Finds the keys and their flags where a spec's flags depend on the arguments (variable_flags).
+    key_finder: KeyFinder | None = None
+    # COMMAND's legacy (first, last, step), derived from key_specs.
+    first_key: int = field(init=False, default=0)
+    last_key: int = field(init=False, default=0)
+    key_step: int = field(init=False, default=0)
     acl_categories: tuple[str, ...] = ()
     subcommands: dict[bytes, Command] = field(default_factory=dict)
     parent: Command | None = None
@@ -100,16 +107,16 @@ class Command:
         self.no_auth = "no_auth" in self.flags
         self.allowed_when_loading = "loading" in self.flags
         self.allowed_when_stale = "stale" in self.flags
+        self.first_key, self.last_key, self.key_step = legacy_range(self.key_specs)
         if self.reads_keys is None:
             self.reads_keys = "readonly" in self.flags and (self.first_key > 0 or "movablekeys" in self.flags)
         self.acl_categories = _acl_categories(self)
 
-    def key_positions(self, argv: list[bytes]) -> list[int]:
-        """Indexes of the key arguments (COMMAND GETKEYS, WATCH-like bookkeeping)."""
-        if self.first_key == 0:
-            return []
-        last = self.last_key if self.last_key >= 0 else len(argv) + self.last_key
-        return list(range(self.first_key, min(last, len(argv) - 1) + 1, self.key_step or 1))
+    def keys_in(self, argv: list[bytes]) -> list[FoundKey]:
+        """The key arguments of argv (COMMAND GETKEYS, tracking), by index, with their flags."""
+        if self.key_finder is not None:
+            return self.key_finder(argv)
+        return keys_of(self.key_specs, argv) if self.key_specs else []
 
 
 COMMANDS: dict[bytes, Command] = {}
@@ -132,21 +139,46 @@ def _parse_flags(flags: str) -> frozenset[str]:
     return frozenset(flags.split())
 
 
+# A command's keys: its key specs, or the legacy (first, last, step) of its one spec.
+Keys = tuple[int, int, int] | tuple[KeySpec, ...]
+
+
+def _key_specs(keys: Keys, key_flags: str | None, flags: frozenset[str]) -> tuple[KeySpec, ...]:
+    if keys and isinstance(keys[0], KeySpec):
+        return keys  # type: ignore[return-value]
+    first, last, step = keys  # type: ignore[misc]
+    default = "RO access" if "readonly" in flags else "RW update"
+    return from_range(key_flags or default, first, last, step)  # type: ignore[arg-type]
+
+
 def command(
     name: str,
     arity: int,
     flags: str = "",
-    keys: tuple[int, int, int] = (0, 0, 0),
+    keys: Keys = (0, 0, 0),
     group: str = "generic",
     reads_keys: bool | None = None,
     many: ManyHandler | None = None,
+    key_flags: str | None = None,
+    tips: str = "",
+    key_finder: KeyFinder | None = None,
 ) -> Callable[[Handler], Handler]:
-    """Register a command handler under ``name`` (reads_keys, many: see Command)."""
+    """Register a command handler under ``name``: keys as Redis's key specs, or as a legacy
+    (first, last, step) of one spec with key_flags (reads_keys, many, key_finder: see Command)."""
 
     def register(handler: Handler) -> Handler:
-        first, last, step = keys
+        parsed = _parse_flags(flags)
         cmd = Command(
-            name, handler, arity, _parse_flags(flags), group, first, last, step, reads_keys=reads_keys, many=many
+            name,
+            handler,
+            arity,
+            parsed,
+            group,
+            _key_specs(keys, key_flags, parsed),
+            tuple(tips.split()),
+            key_finder,
+            reads_keys=reads_keys,
+            many=many,
         )
         COMMANDS[name.encode()] = cmd
         if group in DIRECT_GROUPS and not cmd.flags & NOT_DIRECT_FLAGS:
@@ -171,22 +203,23 @@ def subcommand(
     name: str,
     arity: int,
     flags: str = "",
-    keys: tuple[int, int, int] = (0, 0, 0),
+    keys: Keys = (0, 0, 0),
     group: str | None = None,
     reads_keys: bool | None = None,
+    key_flags: str | None = None,
+    tips: str = "",
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         owner = COMMANDS[parent.encode()]
-        first, last, step = keys
+        parsed = _parse_flags(flags)
         sub = Command(
             name,
             handler,
             arity,
-            _parse_flags(flags),
+            parsed,
             group or owner.group,
-            first,
-            last,
-            step,
+            _key_specs(keys, key_flags, parsed),
+            tuple(tips.split()),
             parent=owner,
             reads_keys=reads_keys,
         )

@@ -105,7 +105,7 @@ def sync(client: Client, argv: list[bytes]) -> Any:
     return NO_REPLY
 
 
-@command("wait", 3, "noscript", group="generic")
+@command("wait", 3, "noscript", group="generic", tips="request_policy:all_shards response_policy:agg_min")
 def wait(client: Client, argv: list[bytes]) -> Any:
     server = client.server
     if server.master_link is not None:

@@ -7,9 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from dragonfly_py import errors
+from dragonfly_py.commands.keyspecs import KeySpec
 from dragonfly_py.commands.registry import (
     REPORTED_FLAGS,
     Command,
+    arity_ok,
     command,
     container,
     resolve,
@@ -24,7 +26,13 @@ from dragonfly_py.server.markers import NO_REPLY
 from dragonfly_py.storage.glob import glob_match
 
 
-@command("info", -1, "loading stale sentinel", group="server")
+@command(
+    "info",
+    -1,
+    "loading stale sentinel",
+    group="server",
+    tips="nondeterministic_output request_policy:all_shards response_policy:special",
+)
 def info_(client: Client, argv: list[bytes]) -> Verbatim:
     requested = [a.decode("utf-8", "replace") for a in argv[1:]]
     return Verbatim(info.render(client.server, requested).encode())
@@ -35,13 +43,13 @@ def role(client: Client, argv: list[bytes]) -> list[Any]:
     return client.server.role_reply()
 
 
-@command("time", 1, "loading stale fast", group="server")
+@command("time", 1, "loading stale fast", group="server", tips="nondeterministic_output")
 def time_(client: Client, argv: list[bytes]) -> list[bytes]:
     now = time.time_ns() // 1000
     return [b"%d" % (now // 1_000_000), b"%d" % (now % 1_000_000)]
 
 
-@command("lastsave", 1, "loading stale fast", group="server")
+@command("lastsave", 1, "loading stale fast", group="server", tips="nondeterministic_output")
 def lastsave(client: Client, argv: list[bytes]) -> int:
     return client.server.last_save
 
@@ -51,14 +59,14 @@ def _flush_mode(argv: list[bytes]) -> None:
         raise errors.SYNTAX
 
 
-@command("flushdb", -1, "write", group="server")
+@command("flushdb", -1, "write", group="server", tips="request_policy:all_shards response_policy:all_succeeded")
 def flushdb(client: Client, argv: list[bytes]) -> Any:
     _flush_mode(argv)
     client.server.keyspace.dirty += client.db.clear()  # one change per key, as Redis counts
     return OK
 
 
-@command("flushall", -1, "write", group="server")
+@command("flushall", -1, "write", group="server", tips="request_policy:all_shards response_policy:all_succeeded")
 def flushall(client: Client, argv: list[bytes]) -> Any:
     _flush_mode(argv)
     server = client.server
@@ -186,7 +194,7 @@ def debug(client: Client, argv: list[bytes]) -> Any:
 container("slowlog", -2, "server")
 
 
-@subcommand("slowlog", "get", -2, "admin loading stale")
+@subcommand("slowlog", "get", -2, "admin loading stale", tips="request_policy:all_nodes nondeterministic_output")
 def slowlog_get(client: Client, argv: list[bytes]) -> list[Any]:
     count = 10
     if len(argv) == 3:
@@ -199,12 +207,18 @@ def slowlog_get(client: Client, argv: list[bytes]) -> list[Any]:
     return [[e.id, e.timestamp, e.usec, e.argv, e.addr.encode(), e.name] for e in entries]
 
 
-@subcommand("slowlog", "len", 2, "admin loading stale")
+@subcommand(
+    "slowlog",
+    "len",
+    2,
+    "admin loading stale",
+    tips="request_policy:all_nodes response_policy:agg_sum nondeterministic_output",
+)
 def slowlog_len(client: Client, argv: list[bytes]) -> int:
     return len(client.server.slowlog.entries)
 
 
-@subcommand("slowlog", "reset", 2, "admin loading stale")
+@subcommand("slowlog", "reset", 2, "admin loading stale", tips="request_policy:all_nodes response_policy:all_succeeded")
 def slowlog_reset(client: Client, argv: list[bytes]) -> Any:
     client.server.slowlog.entries.clear()
     return OK
@@ -219,7 +233,7 @@ def slowlog_help(client: Client, argv: list[bytes]) -> list[str]:
 container("memory", -2, "server")
 
 
-@subcommand("memory", "usage", -3, "readonly", keys=(2, 2, 1), reads_keys=False)
+@subcommand("memory", "usage", -3, "readonly", keys=(2, 2, 1), reads_keys=False, key_flags="RO")
 def memory_usage(client: Client, argv: list[bytes]) -> int | None:
     from dragonfly_py.storage.memory import estimate_size
 
@@ -250,7 +264,9 @@ def config_get(client: Client, argv: list[bytes]) -> Map:
     return Map(found)
 
 
-@subcommand("config", "set", -4, "admin noscript loading stale")
+@subcommand(
+    "config", "set", -4, "admin noscript loading stale", tips="request_policy:all_nodes response_policy:all_succeeded"
+)
 def config_set(client: Client, argv: list[bytes]) -> Any:
     if len(argv) % 2:
         raise errors.wrong_arity("config|set")
@@ -339,25 +355,23 @@ def _flag_names(cmd: Command) -> SetReply:
     return SetReply([name for name in REPORTED_FLAGS if name in cmd.flags])
 
 
-def _key_specs(cmd: Command) -> list[Any]:
-    if not cmd.first_key:
-        return []
-    last = cmd.last_key - cmd.first_key if cmd.last_key >= 0 else cmd.last_key
-    access = ["RO", "access"] if "readonly" in cmd.flags else ["RW", "update"]
-    return [
-        Map(
-            {
-                b"flags": SetReply(access),
-                b"begin_search": Map({b"type": b"index", b"spec": Map({b"index": cmd.first_key})}),
-                b"find_keys": Map(
-                    {
-                        b"type": b"range",
-                        b"spec": Map({b"lastkey": last, b"keystep": cmd.key_step, b"limit": 0}),
-                    }
-                ),
-            }
+def _key_spec_reply(spec: KeySpec) -> Map:
+    """One key spec as COMMAND INFO shows it (addReplyCommandKeySpecs)."""
+    if spec.index:
+        begin = Map({b"type": b"index", b"spec": Map({b"index": spec.index})})
+    else:
+        begin = Map(
+            {b"type": b"keyword", b"spec": Map({b"keyword": spec.keyword.encode(), b"startfrom": spec.startfrom})}
         )
-    ]
+    if spec.by_keynum:
+        found = {b"keynumidx": spec.keynumidx, b"firstkey": spec.firstkey, b"keystep": spec.keystep}
+        find = Map({b"type": b"keynum", b"spec": Map(found)})
+    else:
+        found = {b"lastkey": spec.lastkey, b"keystep": spec.keystep, b"limit": spec.limit}
+        find = Map({b"type": b"range", b"spec": Map(found)})
+    fields: dict[bytes, Any] = {b"notes": spec.notes.encode()} if spec.notes else {}
+    fields.update({b"flags": SetReply(spec.flags), b"begin_search": begin, b"find_keys": find})
+    return Map(fields)
 
 
 def command_info(cmd: Command) -> list[Any]:
@@ -369,9 +383,10 @@ def command_info(cmd: Command) -> list[Any]:
         cmd.last_key,
         cmd.key_step,
         SetReply(cmd.acl_categories),
-        [],
-        _key_specs(cmd),
-        [command_info(sub) for sub in cmd.subcommands.values()],
+        SetReply([tip.encode() for tip in cmd.tips]),  # bulk strings, where flags are simple ones
+        SetReply([_key_spec_reply(spec) for spec in cmd.key_specs]),
+        # An array of subcommands, or an empty set where there are none (as Redis 7.0 replies).
+        [command_info(sub) for sub in cmd.subcommands.values()] if cmd.subcommands else SetReply(),
     ]
 
 
@@ -382,7 +397,7 @@ def _command_docs(cmd: Command) -> Map:
     return Map(docs)
 
 
-@command("command", -1, "loading stale sentinel", group="server")
+@command("command", -1, "loading stale sentinel", group="server", tips="nondeterministic_output_order")
 def command_(client: Client, argv: list[bytes]) -> Any:
     return [command_info(cmd) for cmd in _all_commands(client)]
 
@@ -395,20 +410,20 @@ def command_count(client: Client, argv: list[bytes]) -> int:
     return len(client.server.commands)
 
 
-@subcommand("command", "info", -2, COMMAND_FLAGS)
+@subcommand("command", "info", -2, COMMAND_FLAGS, tips="nondeterministic_output_order")
 def command_info_(client: Client, argv: list[bytes]) -> list[Any]:
     names = argv[2:] or [c.name.encode() for c in _all_commands(client)]
     return [_lookup_info(client.server.commands, name) for name in names]
 
 
-@subcommand("command", "docs", -2, COMMAND_FLAGS)
+@subcommand("command", "docs", -2, COMMAND_FLAGS, tips="nondeterministic_output_order")
 def command_docs(client: Client, argv: list[bytes]) -> Map:
     table = client.server.commands
     names = argv[2:] or [c.name.encode() for c in _all_commands(client)]
     return Map({n.lower(): _command_docs(table[n.lower()]) for n in names if n.lower() in table})
 
 
-@subcommand("command", "list", -2, COMMAND_FLAGS)
+@subcommand("command", "list", -2, COMMAND_FLAGS, tips="nondeterministic_output_order")
 def command_list(client: Client, argv: list[bytes]) -> list[bytes]:
     return _command_list(client, argv)
 
@@ -481,20 +496,20 @@ def _subcommand_names(cmd: Command) -> list[bytes]:
 
 
 def _getkeys(client: Client, argv: list[bytes], with_flags: bool) -> list[Any]:
-    if len(argv) < 3:
-        raise errors.wrong_arity("command|getkeys")
+    """COMMAND GETKEYS[ANDFLAGS]: its checks in Redis's order (the command, whether it has keys,
+    its arity), then the keys its specs find."""
     target = resolve(argv[2:], client.server.commands)
     if target.__class__ is not Command:
         raise ReplyError("ERR Invalid command specified")
-    from dragonfly_py.commands.registry import arity_ok
-
-    if not arity_ok(target, len(argv) - 2):
-        raise errors.wrong_arity("command|getkeys")
-    positions = target.key_positions(argv[2:])
-    if not positions:
+    if not target.key_specs:
         raise ReplyError("ERR The command has no key arguments")
-    keys = [argv[2 + i] for i in positions]
+    if not arity_ok(target, len(argv) - 2):
+        raise ReplyError("ERR Invalid number of arguments specified for command")
+    found = target.keys_in(argv[2:])
+    if not found:
+        if "no_mandatory_keys" in target.flags:
+            return []
+        raise ReplyError("ERR Invalid arguments specified for command")
     if with_flags:
-        access = ["RO", "access"] if "readonly" in target.flags else ["RW", "update"]
-        return [[k, SetReply(access)] for k in keys]
-    return keys
+        return [[argv[2 + i], SetReply(flags)] for i, flags in found]
+    return [argv[2 + i] for i, _ in found]

@@ -7,6 +7,7 @@ from typing import Any
 from dragonfly_py import errors
 from dragonfly_py.commands.hashes import random_member, random_members
 from dragonfly_py.commands.keys import scan_generic
+from dragonfly_py.commands.keyspecs import spec
 from dragonfly_py.commands.registry import command
 from dragonfly_py.commands.util import optional_count, parse_int, pop_each, typed, values_to_squash
 from dragonfly_py.protocol.resp import ReplyError, SetReply, encode_integers
@@ -14,6 +15,8 @@ from dragonfly_py.server.client import Client
 from dragonfly_py.storage.types import encoding_name
 
 S = {"group": "set"}
+# The key specs of SUNIONSTORE / SDIFFSTORE: a destination, then every source.
+STORE_OF_SOURCES = (spec("OW update", 1), spec("RO access", 2, lastkey=-1))
 
 
 def _set(client: Client, key: bytes) -> set[bytes] | None:
@@ -52,7 +55,7 @@ def sadd_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
     return encode_integers(added)
 
 
-@command("sadd", -3, "write denyoom fast", keys=(1, 1, 1), many=sadd_many, **S)
+@command("sadd", -3, "write denyoom fast", keys=(1, 1, 1), many=sadd_many, key_flags="RW insert", **S)
 def sadd(client: Client, argv: list[bytes]) -> int:
     db, key = client.db, argv[1]
     value = _set(client, key)
@@ -67,7 +70,7 @@ def sadd(client: Client, argv: list[bytes]) -> int:
     return added
 
 
-@command("srem", -3, "write fast", keys=(1, 1, 1), **S)
+@command("srem", -3, "write fast", keys=(1, 1, 1), key_flags="RW delete", **S)
 def srem(client: Client, argv: list[bytes]) -> int:
     value = _set(client, argv[1])
     if value is None:
@@ -82,12 +85,12 @@ def srem(client: Client, argv: list[bytes]) -> int:
     return removed
 
 
-@command("scard", 2, "readonly fast", keys=(1, 1, 1), **S)
+@command("scard", 2, "readonly fast", keys=(1, 1, 1), key_flags="RO", **S)
 def scard(client: Client, argv: list[bytes]) -> int:
     return len(_set(client, argv[1]) or ())
 
 
-@command("sismember", 3, "readonly fast", keys=(1, 1, 1), **S)
+@command("sismember", 3, "readonly fast", keys=(1, 1, 1), key_flags="RO", **S)
 def sismember(client: Client, argv: list[bytes]) -> int:
     return int(argv[2] in (_set(client, argv[1]) or ()))
 
@@ -98,7 +101,7 @@ def smismember(client: Client, argv: list[bytes]) -> list[int]:
     return [int(m in value) for m in argv[2:]]
 
 
-@command("smembers", 2, "readonly", keys=(1, 1, 1), **S)
+@command("smembers", 2, "readonly", keys=(1, 1, 1), tips="nondeterministic_output_order", **S)
 def smembers(client: Client, argv: list[bytes]) -> SetReply:
     return SetReply(ordered(client, _set(client, argv[1]) or set()))
 
@@ -109,7 +112,16 @@ def spop_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
     return pop_each(client, requests, set, set.pop)
 
 
-@command("spop", -2, "write fast", keys=(1, 1, 1), many=spop_many, **S)
+@command(
+    "spop",
+    -2,
+    "write fast",
+    keys=(1, 1, 1),
+    many=spop_many,
+    key_flags="RW access delete",
+    tips="nondeterministic_output",
+    **S,
+)
 def spop(client: Client, argv: list[bytes]) -> Any:
     count = optional_count(argv)
     value = _set(client, argv[1])
@@ -126,7 +138,7 @@ def spop(client: Client, argv: list[bytes]) -> Any:
     return chosen[0] if count is None else SetReply(chosen)
 
 
-@command("srandmember", -2, "readonly", keys=(1, 1, 1), **S)
+@command("srandmember", -2, "readonly", keys=(1, 1, 1), tips="nondeterministic_output", **S)
 def srandmember(client: Client, argv: list[bytes]) -> Any:
     if len(argv) > 3:
         raise errors.SYNTAX
@@ -139,7 +151,7 @@ def srandmember(client: Client, argv: list[bytes]) -> Any:
     return random_members(list(value), count)
 
 
-@command("smove", 4, "write fast", keys=(1, 2, 1), **S)
+@command("smove", 4, "write fast", keys=(spec("RW access delete", 1), spec("RW insert", 2)), **S)
 def smove(client: Client, argv: list[bytes]) -> int:
     db, source, dest, member = client.db, argv[1], argv[2], argv[3]
     src = _set(client, source)
@@ -182,32 +194,53 @@ def _store(client: Client, dest: bytes, result: set[bytes]) -> int:
     return len(result)
 
 
-@command("sinter", -2, "readonly", keys=(1, -1, 1), **S)
+@command("sinter", -2, "readonly", keys=(1, -1, 1), tips="nondeterministic_output_order", **S)
 def sinter(client: Client, argv: list[bytes]) -> SetReply:
     return SetReply(ordered(client, _combine("inter", _sets(client, argv[1:]))))
 
 
-@command("sunion", -2, "readonly", keys=(1, -1, 1), **S)
+@command("sunion", -2, "readonly", keys=(1, -1, 1), tips="nondeterministic_output_order", **S)
 def sunion(client: Client, argv: list[bytes]) -> SetReply:
     return SetReply(ordered(client, _combine("union", _sets(client, argv[1:]))))
 
 
-@command("sdiff", -2, "readonly", keys=(1, -1, 1), **S)
+@command("sdiff", -2, "readonly", keys=(1, -1, 1), tips="nondeterministic_output_order", **S)
 def sdiff(client: Client, argv: list[bytes]) -> SetReply:
     return SetReply(ordered(client, _combine("diff", _sets(client, argv[1:]))))
 
 
-@command("sinterstore", -3, "write denyoom", keys=(1, -1, 1), reads_keys=True, **S)
+@command(
+    "sinterstore",
+    -3,
+    "write denyoom",
+    reads_keys=True,
+    keys=(spec("RW update", 1), spec("RO access", 2, lastkey=-1)),
+    **S,
+)
 def sinterstore(client: Client, argv: list[bytes]) -> int:
     return _store(client, argv[1], _combine("inter", _sets(client, argv[2:])))
 
 
-@command("sunionstore", -3, "write denyoom", keys=(1, -1, 1), reads_keys=True, **S)
+@command(
+    "sunionstore",
+    -3,
+    "write denyoom",
+    reads_keys=True,
+    keys=STORE_OF_SOURCES,
+    **S,
+)
 def sunionstore(client: Client, argv: list[bytes]) -> int:
     return _store(client, argv[1], _combine("union", _sets(client, argv[2:])))
 
 
-@command("sdiffstore", -3, "write denyoom", keys=(1, -1, 1), reads_keys=True, **S)
+@command(
+    "sdiffstore",
+    -3,
+    "write denyoom",
+    reads_keys=True,
+    keys=STORE_OF_SOURCES,
+    **S,
+)
 def sdiffstore(client: Client, argv: list[bytes]) -> int:
     return _store(client, argv[1], _combine("diff", _sets(client, argv[2:])))
 
@@ -231,14 +264,14 @@ def parse_numkeys_limit(argv: list[bytes]) -> tuple[list[bytes], int]:
     return keys, limit
 
 
-@command("sintercard", -3, "readonly movablekeys", **S)
+@command("sintercard", -3, "readonly movablekeys", keys=(spec("RO access", 1, keynumidx=0),), **S)
 def sintercard(client: Client, argv: list[bytes]) -> int:
     keys, limit = parse_numkeys_limit(argv)
     size = len(_combine("inter", _sets(client, keys)))
     return min(size, limit) if limit else size
 
 
-@command("sscan", -3, "readonly", keys=(1, 1, 1), **S)
+@command("sscan", -3, "readonly", keys=(1, 1, 1), tips="nondeterministic_output", **S)
 def sscan(client: Client, argv: list[bytes]) -> list[Any]:
     value = _set(client, argv[1]) or set()
     following, found = scan_generic(ordered(client, value), argv, 2)

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from dragonfly_py import errors
+from dragonfly_py.commands.keyspecs import spec
 from dragonfly_py.commands.registry import command, container, subcommand
 from dragonfly_py.commands.util import parse_int, typed
 from dragonfly_py.protocol.resp import NULL_ARRAY, OK, Map, ReplyError
@@ -131,7 +132,14 @@ class Trim:
 
 
 # -- XADD, XLEN, XRANGE, XDEL, XTRIM, XSETID ---------------------------------------------------
-@command("xadd", -5, "write denyoom fast", keys=(1, 1, 1), **S)
+@command(
+    "xadd",
+    -5,
+    "write denyoom fast",
+    keys=(spec("RW update", 1, notes="UPDATE instead of INSERT because of the optional trimming feature"),),
+    tips="nondeterministic_output",
+    **S,
+)
 def xadd(client: Client, argv: list[bytes]) -> Any:
     trim, make_stream, index = Trim(), True, 2
     while index < len(argv):
@@ -193,7 +201,7 @@ def _new_id(stream: Stream, explicit: tuple[int, int | None] | None, now: int) -
     return (ms, seq)
 
 
-@command("xlen", 2, "readonly fast", keys=(1, 1, 1), **S)
+@command("xlen", 2, "readonly fast", keys=(1, 1, 1), key_flags="RO", **S)
 def xlen(client: Client, argv: list[bytes]) -> int:
     stream = _stream(client.db, argv[1])
     return 0 if stream is None else len(stream)
@@ -231,7 +239,7 @@ def xrevrange(client: Client, argv: list[bytes]) -> list[Any]:
     return _range(client, argv, reverse=True)
 
 
-@command("xdel", -3, "write fast", keys=(1, 1, 1), **S)
+@command("xdel", -3, "write fast", keys=(1, 1, 1), key_flags="RW delete", **S)
 def xdel(client: Client, argv: list[bytes]) -> int:
     ids = [parse_id(raw) for raw in argv[2:]]
     stream = _stream(client.db, argv[1])
@@ -243,7 +251,7 @@ def xdel(client: Client, argv: list[bytes]) -> int:
     return deleted
 
 
-@command("xtrim", -4, "write", keys=(1, 1, 1), **S)
+@command("xtrim", -4, "write", keys=(1, 1, 1), key_flags="RW delete", tips="nondeterministic_output", **S)
 def xtrim(client: Client, argv: list[bytes]) -> int:
     trim, index = Trim(), 2
     while index < len(argv):
@@ -513,12 +521,26 @@ def _null(client: Client) -> Any:
     return None if client.resp3 else NULL_ARRAY
 
 
-@command("xread", -4, "readonly blocking movablekeys", keys=(0, 0, 0), reads_keys=True, **S)
+@command(
+    "xread",
+    -4,
+    "readonly blocking movablekeys",
+    reads_keys=True,
+    keys=(spec("RO access", 0, keyword="STREAMS", startfrom=1, lastkey=-1, limit=2),),
+    **S,
+)
 def xread(client: Client, argv: list[bytes]) -> Any:
     return _xread(client, argv, group=False)
 
 
-@command("xreadgroup", -7, "write blocking movablekeys", keys=(0, 0, 0), reads_keys=True, **S)
+@command(
+    "xreadgroup",
+    -7,
+    "write blocking movablekeys",
+    reads_keys=True,
+    keys=(spec("RO access", 0, keyword="STREAMS", startfrom=4, lastkey=-1, limit=2),),
+    **S,
+)
 def xreadgroup(client: Client, argv: list[bytes]) -> Any:
     return _xread(client, argv, group=True)
 
@@ -554,7 +576,7 @@ def _entries_read_option(argv: list[bytes], index: int) -> int:
     return value
 
 
-@subcommand("xgroup", "create", -5, "write denyoom", keys=(2, 2, 1))
+@subcommand("xgroup", "create", -5, "write denyoom", keys=(2, 2, 1), key_flags="RW insert")
 def xgroup_create(client: Client, argv: list[bytes]) -> Any:
     mkstream, index = False, 5
     entries_read = -2
@@ -599,7 +621,7 @@ def xgroup_setid(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@subcommand("xgroup", "destroy", 4, "write", keys=(2, 2, 1))
+@subcommand("xgroup", "destroy", 4, "write", keys=(2, 2, 1), key_flags="RW delete")
 def xgroup_destroy(client: Client, argv: list[bytes]) -> int:
     stream = _stream(client.db, argv[2])
     if stream is None:
@@ -613,7 +635,7 @@ def xgroup_destroy(client: Client, argv: list[bytes]) -> int:
     return 1
 
 
-@subcommand("xgroup", "createconsumer", 5, "write denyoom", keys=(2, 2, 1))
+@subcommand("xgroup", "createconsumer", 5, "write denyoom", keys=(2, 2, 1), key_flags="RW insert")
 def xgroup_createconsumer(client: Client, argv: list[bytes]) -> int:
     _, group = _group_of(client, argv[2], argv[3])
     if argv[4] in group.consumers:
@@ -623,7 +645,7 @@ def xgroup_createconsumer(client: Client, argv: list[bytes]) -> int:
     return 1
 
 
-@subcommand("xgroup", "delconsumer", 5, "write", keys=(2, 2, 1))
+@subcommand("xgroup", "delconsumer", 5, "write", keys=(2, 2, 1), key_flags="RW delete")
 def xgroup_delconsumer(client: Client, argv: list[bytes]) -> int:
     _, group = _group_of(client, argv[2], argv[3])
     consumer = group.consumers.pop(argv[4], None)
@@ -676,7 +698,7 @@ def xack(client: Client, argv: list[bytes]) -> int:
     return acked
 
 
-@command("xpending", -3, "readonly", keys=(1, 1, 1), **S)
+@command("xpending", -3, "readonly", keys=(1, 1, 1), tips="nondeterministic_output", **S)
 def xpending(client: Client, argv: list[bytes]) -> Any:
     key, name = argv[1], argv[2]
     min_idle, index = 0, 3
@@ -735,7 +757,7 @@ def _claim(group: ConsumerGroup, consumer: Consumer, entry_id: StreamID, now: in
     consumer.active_time = now
 
 
-@command("xclaim", -6, "write fast", keys=(1, 1, 1), **S)
+@command("xclaim", -6, "write fast", keys=(1, 1, 1), tips="nondeterministic_output", **S)
 def xclaim(client: Client, argv: list[bytes]) -> Any:
     key, name, consumer_name = argv[1], argv[2], argv[3]
     min_idle = parse_int(argv[4], ReplyError("ERR Invalid min-idle-time argument for XCLAIM"))
@@ -803,7 +825,7 @@ def xclaim(client: Client, argv: list[bytes]) -> Any:
     return out
 
 
-@command("xautoclaim", -6, "write fast", keys=(1, 1, 1), **S)
+@command("xautoclaim", -6, "write fast", keys=(1, 1, 1), key_flags="RW delete", tips="nondeterministic_output", **S)
 def xautoclaim(client: Client, argv: list[bytes]) -> Any:
     key, name, consumer_name = argv[1], argv[2], argv[3]
     min_idle = parse_int(argv[4], ReplyError("ERR Invalid min-idle-time argument for XAUTOCLAIM"))
@@ -948,7 +970,7 @@ def xinfo_groups(client: Client, argv: list[bytes]) -> Any:
     ]
 
 
-@subcommand("xinfo", "consumers", 4, "readonly", keys=(2, 2, 1))
+@subcommand("xinfo", "consumers", 4, "readonly", keys=(2, 2, 1), tips="nondeterministic_output")
 def xinfo_consumers(client: Client, argv: list[bytes]) -> Any:
     stream = _stream(client.db, argv[2])
     if stream is None:

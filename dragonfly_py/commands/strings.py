@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dragonfly_py import errors
+from dragonfly_py.commands.keyspecs import FoundKey, spec
 from dragonfly_py.commands.registry import command
 from dragonfly_py.commands.util import add_long_double, parse_int, typed, values_to_squash
 from dragonfly_py.protocol.resp import BULK_LENGTHS, OK, ReplyError
@@ -121,7 +122,21 @@ def get(client: Client, argv: list[bytes]) -> bytes | None:
     raise errors.WRONGTYPE
 
 
-@command("set", -3, "write denyoom", keys=(1, 1, 1), group="string", many=set_many)
+def _set_keys(argv: list[bytes]) -> list[FoundKey]:
+    """SET's key and how it is used: read too where GET is among the options (Redis's setGetKeys)."""
+    reads = any(arg.upper() == b"GET" for arg in argv[3:])
+    return [(1, ("RW", "access", "update") if reads else ("OW", "update"))]
+
+
+@command(
+    "set",
+    -3,
+    "write denyoom",
+    group="string",
+    many=set_many,
+    keys=(spec("RW access update variable_flags", 1, notes="RW and ACCESS due to the optional `GET` argument"),),
+    key_finder=_set_keys,
+)
 def set_(client: Client, argv: list[bytes]) -> Any:
     db = client.db
     key, value = argv[1], argv[2]
@@ -166,7 +181,7 @@ def set_(client: Client, argv: list[bytes]) -> Any:
     return old if want_old else OK
 
 
-@command("setnx", 3, "write denyoom fast", keys=(1, 1, 1), group="string")
+@command("setnx", 3, "write denyoom fast", keys=(1, 1, 1), group="string", key_flags="OW insert")
 def setnx(client: Client, argv: list[bytes]) -> int:
     db = client.db
     if db.get(argv[1]) is not None:
@@ -183,17 +198,17 @@ def _set_with_ttl(client: Client, key: bytes, raw_ttl: bytes, value: bytes, unit
     return OK
 
 
-@command("setex", 4, "write denyoom", keys=(1, 1, 1), group="string")
+@command("setex", 4, "write denyoom", keys=(1, 1, 1), group="string", key_flags="OW update")
 def setex(client: Client, argv: list[bytes]) -> Any:
     return _set_with_ttl(client, argv[1], argv[2], argv[3], b"ex", "setex")
 
 
-@command("psetex", 4, "write denyoom", keys=(1, 1, 1), group="string")
+@command("psetex", 4, "write denyoom", keys=(1, 1, 1), group="string", key_flags="OW update")
 def psetex(client: Client, argv: list[bytes]) -> Any:
     return _set_with_ttl(client, argv[1], argv[2], argv[3], b"px", "psetex")
 
 
-@command("mget", -2, "readonly fast", keys=(1, -1, 1), group="string")
+@command("mget", -2, "readonly fast", keys=(1, -1, 1), group="string", tips="request_policy:multi_shard")
 def mget(client: Client, argv: list[bytes]) -> list[bytes | None]:
     db = client.db
     out = []
@@ -203,7 +218,15 @@ def mget(client: Client, argv: list[bytes]) -> list[bytes | None]:
     return out
 
 
-@command("mset", -3, "write denyoom", keys=(1, -1, 2), group="string")
+@command(
+    "mset",
+    -3,
+    "write denyoom",
+    keys=(1, -1, 2),
+    group="string",
+    key_flags="OW update",
+    tips="request_policy:multi_shard response_policy:all_succeeded",
+)
 def mset(client: Client, argv: list[bytes]) -> Any:
     if len(argv) % 2 == 0:
         raise errors.wrong_arity("mset")
@@ -211,7 +234,15 @@ def mset(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@command("msetnx", -3, "write denyoom", keys=(1, -1, 2), group="string")
+@command(
+    "msetnx",
+    -3,
+    "write denyoom",
+    keys=(1, -1, 2),
+    group="string",
+    key_flags="OW insert",
+    tips="request_policy:multi_shard response_policy:agg_min",
+)
 def msetnx(client: Client, argv: list[bytes]) -> int:
     if len(argv) % 2 == 0:
         raise errors.wrong_arity("msetnx")
@@ -222,14 +253,16 @@ def msetnx(client: Client, argv: list[bytes]) -> int:
     return 1
 
 
-@command("getset", 3, "write denyoom fast", keys=(1, 1, 1), group="string", reads_keys=True)
+@command(
+    "getset", 3, "write denyoom fast", keys=(1, 1, 1), group="string", reads_keys=True, key_flags="RW access update"
+)
 def getset(client: Client, argv: list[bytes]) -> bytes | None:
     old = _get_string(client.db, argv[1])
     client.db.set(argv[1], argv[2])
     return old
 
 
-@command("getdel", 2, "write fast", keys=(1, 1, 1), group="string", reads_keys=True)
+@command("getdel", 2, "write fast", keys=(1, 1, 1), group="string", reads_keys=True, key_flags="RW access delete")
 def getdel(client: Client, argv: list[bytes]) -> bytes | None:
     old = _get_string(client.db, argv[1])
     if old is not None:
@@ -237,7 +270,14 @@ def getdel(client: Client, argv: list[bytes]) -> bytes | None:
     return old
 
 
-@command("getex", -2, "write fast", keys=(1, 1, 1), group="string", reads_keys=True)
+@command(
+    "getex",
+    -2,
+    "write fast",
+    group="string",
+    reads_keys=True,
+    keys=(spec("RW access update", 1, notes="RW and UPDATE because it changes the TTL"),),
+)
 def getex(client: Client, argv: list[bytes]) -> bytes | None:
     db, key = client.db, argv[1]
     unit: bytes | None = None
@@ -273,7 +313,7 @@ def _check_size(client: Client, size: int) -> None:
         raise errors.STRING_TOO_LONG
 
 
-@command("append", 3, "write denyoom fast", keys=(1, 1, 1), group="string")
+@command("append", 3, "write denyoom fast", keys=(1, 1, 1), group="string", key_flags="RW insert")
 def append(client: Client, argv: list[bytes]) -> int:
     db, key = client.db, argv[1]
     old = _get_string(db, key) or b""
@@ -283,7 +323,7 @@ def append(client: Client, argv: list[bytes]) -> int:
     return len(value)
 
 
-@command("strlen", 2, "readonly fast", keys=(1, 1, 1), group="string")
+@command("strlen", 2, "readonly fast", keys=(1, 1, 1), group="string", key_flags="RO")
 def strlen(client: Client, argv: list[bytes]) -> int:
     return len(_get_string(client.db, argv[1]) or b"")
 
@@ -327,22 +367,22 @@ def incr_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
     return b":" + b"\r\n:".join(results) + b"\r\n"
 
 
-@command("incr", 2, "write denyoom fast", keys=(1, 1, 1), group="string", many=incr_many)
+@command("incr", 2, "write denyoom fast", keys=(1, 1, 1), group="string", many=incr_many, key_flags="RW access update")
 def incr(client: Client, argv: list[bytes]) -> int:
     return _incr_by(client, argv[1], 1)
 
 
-@command("decr", 2, "write denyoom fast", keys=(1, 1, 1), group="string")
+@command("decr", 2, "write denyoom fast", keys=(1, 1, 1), group="string", key_flags="RW access update")
 def decr(client: Client, argv: list[bytes]) -> int:
     return _incr_by(client, argv[1], -1)
 
 
-@command("incrby", 3, "write denyoom fast", keys=(1, 1, 1), group="string")
+@command("incrby", 3, "write denyoom fast", keys=(1, 1, 1), group="string", key_flags="RW access update")
 def incrby(client: Client, argv: list[bytes]) -> int:
     return _incr_by(client, argv[1], parse_int(argv[2]))
 
 
-@command("decrby", 3, "write denyoom fast", keys=(1, 1, 1), group="string")
+@command("decrby", 3, "write denyoom fast", keys=(1, 1, 1), group="string", key_flags="RW access update")
 def decrby(client: Client, argv: list[bytes]) -> int:
     delta = parse_int(argv[2])
     if delta == LONG_MIN:
@@ -350,7 +390,7 @@ def decrby(client: Client, argv: list[bytes]) -> int:
     return _incr_by(client, argv[1], -delta)
 
 
-@command("incrbyfloat", 3, "write denyoom fast", keys=(1, 1, 1), group="string")
+@command("incrbyfloat", 3, "write denyoom fast", keys=(1, 1, 1), group="string", key_flags="RW access update")
 def incrbyfloat(client: Client, argv: list[bytes]) -> bytes:
     db, key = client.db, argv[1]
     old = _get_string(db, key)

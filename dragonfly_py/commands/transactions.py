@@ -71,7 +71,7 @@ def exec_(client: Client, argv: list[bytes]) -> Any:
     return replies
 
 
-@command("watch", -2, "noscript loading stale fast allow_busy", keys=(1, -1, 1), **T)
+@command("watch", -2, "noscript loading stale fast allow_busy", keys=(1, -1, 1), key_flags="RO", **T)
 def watch(client: Client, argv: list[bytes]) -> Any:
     if client.multi is not None:
         raise ReplyError("ERR WATCH inside MULTI is not allowed")

@@ -10,6 +10,7 @@ from typing import Any
 from dragonfly_py import errors
 from dragonfly_py.commands.hashes import random_members
 from dragonfly_py.commands.keys import scan_generic
+from dragonfly_py.commands.keyspecs import spec
 from dragonfly_py.commands.lists import block_or_answer, parse_mpop
 from dragonfly_py.commands.registry import command
 from dragonfly_py.commands.sets import parse_numkeys_limit
@@ -30,6 +31,9 @@ from dragonfly_py.storage.keyspace import Database
 from dragonfly_py.storage.types import ZSet
 
 Z = {"group": "sorted_set"}
+# The key specs of ZUNION / ZINTER / ZDIFF (a count, then its keys) and of their STORE forms.
+COUNTED_SOURCES = (spec("RO access", 1, keynumidx=0),)
+STORE_OF_COUNTED_SOURCES = (spec("OW update", 1), spec("RO access", 2, keynumidx=0))
 
 
 def _zset(db: Database, key: bytes) -> ZSet | None:
@@ -150,12 +154,12 @@ def _zadd_one(db: Database, key: bytes, score: float, member: bytes) -> int:
     return 1 if added else 0
 
 
-@command("zincrby", 4, "write denyoom fast", keys=(1, 1, 1), **Z)
+@command("zincrby", 4, "write denyoom fast", keys=(1, 1, 1), key_flags="RW access update", **Z)
 def zincrby(client: Client, argv: list[bytes]) -> Any:
     return zadd(client, [b"zadd", argv[1], b"incr", argv[2], argv[3]])
 
 
-@command("zrem", -3, "write fast", keys=(1, 1, 1), **Z)
+@command("zrem", -3, "write fast", keys=(1, 1, 1), key_flags="RW delete", **Z)
 def zrem(client: Client, argv: list[bytes]) -> int:
     db, key = client.db, argv[1]
     zset = _zset(db, key)
@@ -170,7 +174,7 @@ def zrem(client: Client, argv: list[bytes]) -> int:
 
 
 # -- reads ---------------------------------------------------------------------------------------
-@command("zcard", 2, "readonly fast", keys=(1, 1, 1), **Z)
+@command("zcard", 2, "readonly fast", keys=(1, 1, 1), key_flags="RO", **Z)
 def zcard(client: Client, argv: list[bytes]) -> int:
     return len(_zset(client.db, argv[1]) or ())
 
@@ -343,7 +347,7 @@ def zrange(client: Client, argv: list[bytes]) -> Any:
     return range_generic(client, argv[1], argv[2:4], "rank", False, argv[4:], store=False)
 
 
-@command("zrangestore", -5, "write denyoom", keys=(1, 2, 1), reads_keys=True, **Z)
+@command("zrangestore", -5, "write denyoom", reads_keys=True, keys=(spec("OW update", 1), spec("RO access", 2)), **Z)
 def zrangestore(client: Client, argv: list[bytes]) -> int:
     items = range_generic(client, argv[2], argv[3:5], "rank", False, argv[5:], store=True)
     return _store_items(client, argv[1], items)
@@ -405,21 +409,21 @@ def _remove_items(client: Client, key: bytes, zset: ZSet, items: list[tuple[floa
     return len(items)
 
 
-@command("zremrangebyrank", 4, "write", keys=(1, 1, 1), **Z)
+@command("zremrangebyrank", 4, "write", keys=(1, 1, 1), key_flags="RW delete", **Z)
 def zremrangebyrank(client: Client, argv: list[bytes]) -> int:
     start, stop = parse_int(argv[2]), parse_int(argv[3])
     zset = _zset(client.db, argv[1])
     return _remove_items(client, argv[1], zset, _by_rank(zset, start, stop, False)) if zset else 0
 
 
-@command("zremrangebyscore", 4, "write", keys=(1, 1, 1), **Z)
+@command("zremrangebyscore", 4, "write", keys=(1, 1, 1), key_flags="RW delete", **Z)
 def zremrangebyscore(client: Client, argv: list[bytes]) -> int:
     low, high = ScoreBound(argv[2]), ScoreBound(argv[3])
     zset = _zset(client.db, argv[1])
     return _remove_items(client, argv[1], zset, _by_score(zset, low, high)) if zset else 0
 
 
-@command("zremrangebylex", 4, "write", keys=(1, 1, 1), **Z)
+@command("zremrangebylex", 4, "write", keys=(1, 1, 1), key_flags="RW delete", **Z)
 def zremrangebylex(client: Client, argv: list[bytes]) -> int:
     low, high = LexBound(argv[2]), LexBound(argv[3])
     zset = _zset(client.db, argv[1])
@@ -487,12 +491,12 @@ def _pop_many(highest: bool) -> Callable[[Client, list[list[bytes]]], bytes | No
     return pop_many
 
 
-@command("zpopmin", -2, "write fast", keys=(1, 1, 1), many=_pop_many(highest=False), **Z)
+@command("zpopmin", -2, "write fast", keys=(1, 1, 1), many=_pop_many(highest=False), key_flags="RW access delete", **Z)
 def zpopmin(client: Client, argv: list[bytes]) -> Any:
     return _pop(client, argv, highest=False)
 
 
-@command("zpopmax", -2, "write fast", keys=(1, 1, 1), many=_pop_many(highest=True), **Z)
+@command("zpopmax", -2, "write fast", keys=(1, 1, 1), many=_pop_many(highest=True), key_flags="RW access delete", **Z)
 def zpopmax(client: Client, argv: list[bytes]) -> Any:
     return _pop(client, argv, highest=True)
 
@@ -512,12 +516,12 @@ def _bpop(client: Client, argv: list[bytes], highest: bool) -> Any:
     return block_or_answer(client, keys, timeout, attempt, NULL_ARRAY)
 
 
-@command("bzpopmin", -3, "write noscript blocking fast", keys=(1, -2, 1), **Z)
+@command("bzpopmin", -3, "write noscript blocking fast", keys=(1, -2, 1), key_flags="RW access delete", **Z)
 def bzpopmin(client: Client, argv: list[bytes]) -> Any:
     return _bpop(client, argv, highest=False)
 
 
-@command("bzpopmax", -3, "write noscript blocking fast", keys=(1, -2, 1), **Z)
+@command("bzpopmax", -3, "write noscript blocking fast", keys=(1, -2, 1), key_flags="RW access delete", **Z)
 def bzpopmax(client: Client, argv: list[bytes]) -> Any:
     return _bpop(client, argv, highest=True)
 
@@ -540,21 +544,21 @@ def _with_scores_nested(client: Client, items: list[tuple[float, bytes]]) -> lis
 _MINMAX = {b"min": False, b"max": True}
 
 
-@command("zmpop", -4, "write movablekeys", **Z)
+@command("zmpop", -4, "write movablekeys", keys=(spec("RW access delete", 1, keynumidx=0),), **Z)
 def zmpop(client: Client, argv: list[bytes]) -> Any:
     keys, highest, count = parse_mpop(argv, 1, _MINMAX)
     reply = _mpop_attempt(client, keys, highest, count)(client.db)
     return NULL_ARRAY if reply is None else reply
 
 
-@command("bzmpop", -5, "write blocking movablekeys", **Z)
+@command("bzmpop", -5, "write blocking movablekeys", keys=(spec("RW access delete", 2, keynumidx=0),), **Z)
 def bzmpop(client: Client, argv: list[bytes]) -> Any:
     timeout = parse_timeout(argv[1])
     keys, highest, count = parse_mpop(argv, 2, _MINMAX)
     return block_or_answer(client, keys, timeout, _mpop_attempt(client, keys, highest, count), NULL_ARRAY)
 
 
-@command("zrandmember", -2, "readonly", keys=(1, 1, 1), **Z)
+@command("zrandmember", -2, "readonly", keys=(1, 1, 1), tips="nondeterministic_output", **Z)
 def zrandmember(client: Client, argv: list[bytes]) -> Any:
     zset = _zset(client.db, argv[1])
     if len(argv) == 2:
@@ -660,44 +664,65 @@ def _algebra(client: Client, argv: list[bytes], op: str, first: int, store: bool
     return [member for _, member in items]
 
 
-@command("zunion", -3, "readonly movablekeys", **Z)
+@command("zunion", -3, "readonly movablekeys", keys=COUNTED_SOURCES, **Z)
 def zunion(client: Client, argv: list[bytes]) -> Any:
     return _algebra(client, argv, "union", 1, store=False)
 
 
-@command("zinter", -3, "readonly movablekeys", **Z)
+@command("zinter", -3, "readonly movablekeys", keys=COUNTED_SOURCES, **Z)
 def zinter(client: Client, argv: list[bytes]) -> Any:
     return _algebra(client, argv, "inter", 1, store=False)
 
 
-@command("zdiff", -3, "readonly movablekeys", **Z)
+@command("zdiff", -3, "readonly movablekeys", keys=COUNTED_SOURCES, **Z)
 def zdiff(client: Client, argv: list[bytes]) -> Any:
     return _algebra(client, argv, "diff", 1, store=False)
 
 
-@command("zunionstore", -4, "write denyoom movablekeys", keys=(1, 1, 1), reads_keys=True, **Z)
+@command(
+    "zunionstore",
+    -4,
+    "write denyoom movablekeys",
+    reads_keys=True,
+    keys=STORE_OF_COUNTED_SOURCES,
+    **Z,
+)
 def zunionstore(client: Client, argv: list[bytes]) -> Any:
     return _algebra(client, argv, "union", 2, store=True)
 
 
-@command("zinterstore", -4, "write denyoom movablekeys", keys=(1, 1, 1), reads_keys=True, **Z)
+@command(
+    "zinterstore",
+    -4,
+    "write denyoom movablekeys",
+    reads_keys=True,
+    keys=STORE_OF_COUNTED_SOURCES,
+    **Z,
+)
 def zinterstore(client: Client, argv: list[bytes]) -> Any:
     return _algebra(client, argv, "inter", 2, store=True)
 
 
-@command("zdiffstore", -4, "write denyoom movablekeys", keys=(1, 1, 1), reads_keys=True, **Z)
+@command(
+    "zdiffstore",
+    -4,
+    "write denyoom movablekeys",
+    reads_keys=True,
+    keys=STORE_OF_COUNTED_SOURCES,
+    **Z,
+)
 def zdiffstore(client: Client, argv: list[bytes]) -> Any:
     return _algebra(client, argv, "diff", 2, store=True)
 
 
-@command("zintercard", -3, "readonly movablekeys", **Z)
+@command("zintercard", -3, "readonly movablekeys", keys=COUNTED_SOURCES, **Z)
 def zintercard(client: Client, argv: list[bytes]) -> int:
     keys, limit = parse_numkeys_limit(argv)
     size = len(_aggregate("inter", [_source(client, k) for k in keys], [1.0] * len(keys), "sum"))
     return min(size, limit) if limit else size
 
 
-@command("zscan", -3, "readonly", keys=(1, 1, 1), **Z)
+@command("zscan", -3, "readonly", keys=(1, 1, 1), tips="nondeterministic_output", **Z)
 def zscan(client: Client, argv: list[bytes]) -> list[Any]:
     zset = _zset(client.db, argv[1])
     items = list(zset.order) if zset else []

@@ -91,7 +91,7 @@ class Tracking:
         assert state is not None
         if state.bcast or (state.optin and not state.caching) or (state.optout and state.caching):
             return
-        for position in cmd.key_positions(argv):
+        for position, _ in cmd.keys_in(argv):
             self.readers.setdefault(argv[position], set()).add(client.id)
 
     def key_changed(self, key: bytes) -> None:

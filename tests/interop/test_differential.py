@@ -634,6 +634,156 @@ SCRIPTS: dict[str, str] = {
         DBSIZE x
         QUIT
     """,
+    "command_keys": """
+        COMMAND GETKEYS get
+        COMMAND GETKEYSANDFLAGS get
+        COMMAND GETKEYS get a b
+        COMMAND GETKEYSANDFLAGS get a b
+        COMMAND GETKEYS get a
+        COMMAND GETKEYSANDFLAGS get a
+        COMMAND GETKEYS zunion x a b
+        COMMAND GETKEYSANDFLAGS zunion x a b
+        COMMAND GETKEYS zunion 5 a b
+        COMMAND GETKEYSANDFLAGS zunion 5 a b
+        COMMAND GETKEYS zunion 0 a
+        COMMAND GETKEYSANDFLAGS zunion 0 a
+        COMMAND GETKEYS zunion -1 a
+        COMMAND GETKEYSANDFLAGS zunion -1 a
+        COMMAND GETKEYS zunion 1.5 a b
+        COMMAND GETKEYSANDFLAGS zunion 1.5 a b
+        COMMAND GETKEYS zunion 2 a b weights 1 2
+        COMMAND GETKEYSANDFLAGS zunion 2 a b weights 1 2
+        COMMAND GETKEYS zunionstore d x a
+        COMMAND GETKEYSANDFLAGS zunionstore d x a
+        COMMAND GETKEYS zunionstore d 3 a b
+        COMMAND GETKEYSANDFLAGS zunionstore d 3 a b
+        COMMAND GETKEYS zunionstore d 1.5 a
+        COMMAND GETKEYSANDFLAGS zunionstore d 1.5 a
+        COMMAND GETKEYS zdiffstore d 2x a b
+        COMMAND GETKEYSANDFLAGS zdiffstore d 2x a b
+        COMMAND GETKEYS zinterstore d 2 a b
+        COMMAND GETKEYSANDFLAGS zinterstore d 2 a b
+        COMMAND GETKEYS xread count 1 streams a b 0 0
+        COMMAND GETKEYSANDFLAGS xread count 1 streams a b 0 0
+        COMMAND GETKEYS xread streams a b 0
+        COMMAND GETKEYSANDFLAGS xread streams a b 0
+        COMMAND GETKEYS xread streams
+        COMMAND GETKEYSANDFLAGS xread streams
+        COMMAND GETKEYS xread count 1 a b
+        COMMAND GETKEYSANDFLAGS xread count 1 a b
+        COMMAND GETKEYS xread count 1 streams
+        COMMAND GETKEYSANDFLAGS xread count 1 streams
+        COMMAND GETKEYS xread count 1 streams a b c
+        COMMAND GETKEYSANDFLAGS xread count 1 streams a b c
+        COMMAND GETKEYS xreadgroup group g c streams a b 0 0
+        COMMAND GETKEYSANDFLAGS xreadgroup group g c streams a b 0 0
+        COMMAND GETKEYS xreadgroup group g c count 1 streams a 0
+        COMMAND GETKEYSANDFLAGS xreadgroup group g c count 1 streams a 0
+        COMMAND GETKEYS lmpop 0 a left
+        COMMAND GETKEYSANDFLAGS lmpop 0 a left
+        COMMAND GETKEYS lmpop x a left
+        COMMAND GETKEYSANDFLAGS lmpop x a left
+        COMMAND GETKEYS lmpop 1 a b c
+        COMMAND GETKEYSANDFLAGS lmpop 1 a b c
+        COMMAND GETKEYS lmpop 1x a left
+        COMMAND GETKEYSANDFLAGS lmpop 1x a left
+        COMMAND GETKEYS blmpop 0 x a left
+        COMMAND GETKEYSANDFLAGS blmpop 0 x a left
+        COMMAND GETKEYS blmpop 0 1e0 a left
+        COMMAND GETKEYSANDFLAGS blmpop 0 1e0 a left
+        COMMAND GETKEYS blmpop 0 2 a b left
+        COMMAND GETKEYSANDFLAGS blmpop 0 2 a b left
+        COMMAND GETKEYS zmpop 1.9 a min
+        COMMAND GETKEYSANDFLAGS zmpop 1.9 a min
+        COMMAND GETKEYS bzmpop 0 1.1 a min
+        COMMAND GETKEYSANDFLAGS bzmpop 0 1.1 a min
+        COMMAND GETKEYS bzmpop 0 2 a b min
+        COMMAND GETKEYSANDFLAGS bzmpop 0 2 a b min
+        COMMAND GETKEYS sintercard 3 a b
+        COMMAND GETKEYSANDFLAGS sintercard 3 a b
+        COMMAND GETKEYS sintercard 1.2 a
+        COMMAND GETKEYSANDFLAGS sintercard 1.2 a
+        COMMAND GETKEYS sintercard 2 a b limit 1
+        COMMAND GETKEYSANDFLAGS sintercard 2 a b limit 1
+        COMMAND GETKEYS zintercard 2.2 a b
+        COMMAND GETKEYSANDFLAGS zintercard 2.2 a b
+        COMMAND GETKEYS zintercard 01 a b
+        COMMAND GETKEYSANDFLAGS zintercard 01 a b
+        COMMAND GETKEYS zintercard -0 a b
+        COMMAND GETKEYSANDFLAGS zintercard -0 a b
+        COMMAND GETKEYS ping
+        COMMAND GETKEYSANDFLAGS ping
+        COMMAND GETKEYS ping a
+        COMMAND GETKEYSANDFLAGS ping a
+        COMMAND GETKEYS nosuch a
+        COMMAND GETKEYSANDFLAGS nosuch a
+        COMMAND GETKEYS mset a 1 b
+        COMMAND GETKEYSANDFLAGS mset a 1 b
+        COMMAND GETKEYS mset a 1 b 2 c
+        COMMAND GETKEYSANDFLAGS mset a 1 b 2 c
+        COMMAND GETKEYS client list
+        COMMAND GETKEYSANDFLAGS client list
+        COMMAND GETKEYS client nosuch x
+        COMMAND GETKEYSANDFLAGS client nosuch x
+        COMMAND GETKEYS client
+        COMMAND GETKEYSANDFLAGS client
+        COMMAND GETKEYS object
+        COMMAND GETKEYSANDFLAGS object
+        COMMAND GETKEYS object help
+        COMMAND GETKEYSANDFLAGS object help
+        COMMAND GETKEYS object encoding k
+        COMMAND GETKEYSANDFLAGS object encoding k
+        COMMAND GETKEYS memory usage k
+        COMMAND GETKEYSANDFLAGS memory usage k
+        COMMAND GETKEYS memory usage k samples 5
+        COMMAND GETKEYSANDFLAGS memory usage k samples 5
+        COMMAND GETKEYS set a b
+        COMMAND GETKEYSANDFLAGS set a b
+        COMMAND GETKEYS set a b get
+        COMMAND GETKEYSANDFLAGS set a b get
+        COMMAND GETKEYS set a b nx GET
+        COMMAND GETKEYSANDFLAGS set a b nx GET
+        COMMAND GETKEYS set a b getx
+        COMMAND GETKEYSANDFLAGS set a b getx
+        COMMAND GETKEYS getex a persist
+        COMMAND GETKEYSANDFLAGS getex a persist
+        COMMAND GETKEYS xadd s "*" f v
+        COMMAND GETKEYSANDFLAGS xadd s "*" f v
+        COMMAND GETKEYS xgroup create s g 0
+        COMMAND GETKEYSANDFLAGS xgroup create s g 0
+        COMMAND GETKEYS xgroup help
+        COMMAND GETKEYSANDFLAGS xgroup help
+        COMMAND GETKEYS xinfo stream s
+        COMMAND GETKEYSANDFLAGS xinfo stream s
+        COMMAND GETKEYS watch a b
+        COMMAND GETKEYSANDFLAGS watch a b
+        COMMAND GETKEYS del a b c
+        COMMAND GETKEYSANDFLAGS del a b c
+        COMMAND GETKEYS bzpopmin a b 0
+        COMMAND GETKEYSANDFLAGS bzpopmin a b 0
+        COMMAND GETKEYS lcs a b
+        COMMAND GETKEYSANDFLAGS lcs a b
+        COMMAND GETKEYS zrangestore d s 0 1
+        COMMAND GETKEYSANDFLAGS zrangestore d s 0 1
+        COMMAND GETKEYS copy a b db 1
+        COMMAND GETKEYSANDFLAGS copy a b db 1
+        COMMAND GETKEYS rename a b
+        COMMAND GETKEYSANDFLAGS rename a b
+        COMMAND GETKEYS smove a b m
+        COMMAND GETKEYSANDFLAGS smove a b m
+        COMMAND GETKEYS blmove a b left right 0
+        COMMAND GETKEYSANDFLAGS blmove a b left right 0
+        COMMAND GETKEYS sdiffstore d a b c
+        COMMAND GETKEYSANDFLAGS sdiffstore d a b c
+        COMMAND GETKEYS exists a b
+        COMMAND GETKEYSANDFLAGS exists a b
+        COMMAND GETKEYS publish c m
+        COMMAND GETKEYSANDFLAGS publish c m
+        COMMAND GETKEYS subscribe c
+        COMMAND GETKEYSANDFLAGS subscribe c
+        COMMAND GETKEYS
+        COMMAND GETKEYSANDFLAGS GET
+    """,
     "streams": """
         XADD s 0-0 a 1
         XADD s 5 a 1
@@ -1171,8 +1321,9 @@ COMMAND_INFO_EXCEPTIONS = {b"publish": 2}
 
 
 def test_every_command_has_redis_command_info(real_redis: ServerProcess, shared_dragonfly: ServerProcess) -> None:
-    """COMMAND INFO's arity, flags, key positions and ACL categories in Redis's order (ACL rules
-    and ACL CAT read the same categories), for each command and subcommand both servers have."""
+    """COMMAND INFO's arity, flags, key positions, ACL categories in Redis's order (ACL rules
+    and ACL CAT read the same categories), tips and key specs, for each command and subcommand
+    both servers have."""
     ours, theirs = RawConnection(shared_dragonfly.port), RawConnection(real_redis.port)
     try:
         names = ours.call("COMMAND", "LIST")
@@ -1182,9 +1333,9 @@ def test_every_command_has_redis_command_info(real_redis: ServerProcess, shared_
             (mine,), (redis_info,) = ours.call("COMMAND", "INFO", name), theirs.call("COMMAND", "INFO", name)
             if redis_info is None:
                 continue
-            fields = [i for i in range(1, 7) if i != COMMAND_INFO_EXCEPTIONS.get(name)]
+            fields = [i for i in range(1, 9) if i != COMMAND_INFO_EXCEPTIONS.get(name)]
             if [mine[i] for i in fields] != [redis_info[i] for i in fields]:
-                differ[name] = (mine[1:7], redis_info[1:7])
+                differ[name] = (mine[1:9], redis_info[1:9])
         assert differ == {}
     finally:
         ours.close()

@@ -137,6 +137,34 @@ def test_a_clients_own_write_is_announced_after_its_reply(real_redis: ServerProc
     both(real_redis, dragonfly, conversation)
 
 
+def test_reads_with_movable_keys_are_tracked(real_redis: ServerProcess, dragonfly: ServerProcess) -> None:
+    """Keys a read names by a count (ZUNION, SINTERCARD) or after a keyword (XREAD STREAMS) are
+    remembered as Redis finds them through its key specs: a write to each is announced."""
+
+    def conversation(port: int) -> object:
+        cache, writer = RawConnection(port), RawConnection(port)
+        cache.call("HELLO", "3")
+        seen = [cache.call("CLIENT", "TRACKING", "on")]
+        seen.append(cache.call("ZUNION", "2", "mk:z1", "mk:z2", "WEIGHTS", "1", "2"))
+        seen.append(cache.call("SINTERCARD", "1", "mk:s1", "LIMIT", "5"))
+        seen.append(cache.call("XREAD", "COUNT", "1", "STREAMS", "mk:x1", "mk:x2", "0", "0"))
+        for key, write in (
+            ("mk:z2", ["ZADD", "mk:z2", "1", "m"]),
+            ("mk:s1", ["SADD", "mk:s1", "m"]),
+            ("mk:x2", ["XADD", "mk:x2", "1-1", "f", "v"]),
+            ("mk:z1", ["ZADD", "mk:z1", "1", "m"]),
+        ):
+            writer.call(*write)
+            seen.append((key, cache.read()))
+        writer.call("SET", "mk:x1", "v")  # the invalidation of a key read once comes once
+        writer.call("SET", "mk:x1", "again")
+        seen.append(cache.read())
+        seen.append(cache.call("PING"))
+        return seen
+
+    both(real_redis, dragonfly, conversation)
+
+
 def test_flushes_invalidate_once(real_redis: ServerProcess, dragonfly: ServerProcess) -> None:
     """FLUSHALL over several databases sends one null invalidation; FLUSHDB of an empty db one too."""
 
