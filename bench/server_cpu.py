@@ -4,7 +4,10 @@ For each command and pipeline depth, redis-benchmark drives one server at a time
 CPU time (utime + stime from /proc/PID/stat) before and after gives CPU per request. Prints a table
 with the ratio ours / redis. Not a test: absolute numbers on a shared 2-core machine mean little.
 
-    python3 bench/server_cpu.py [--requests 200000] [--tests set,get] [--pipelines 1,16] [--repeat 3]
+    python3 bench/server_cpu.py [--requests 200000] [--tests set,get] [--pipelines 1,16] [--repeat 3] [--bare]
+
+--bare adds, for GET and SET, the ratio of bench/bare_loop.py (hiredis and an asyncio.Protocol,
+nothing else): what this machine's Python costs per request before any design choice of ours.
 
 This machine's CPU time per request can swing by a third from one run to the next, so each
 figure is the median of --repeat runs, the two servers taking turns.
@@ -22,12 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.helpers import ServerProcess, start_dragonfly, start_redis
+from tests.helpers import ServerProcess, free_port, start_dragonfly, start_redis
 
 TESTS = "set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100,mset"
 TARGETS = {"set": 1.15, "get": 1.15}
 DEFAULT_TARGET = 1.5
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+BARE_LOOP = Path(__file__).resolve().parent / "bare_loop.py"
+BARE_TESTS = ("set", "get")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -66,37 +71,52 @@ def measure(server: ServerProcess, test: str, pipeline: int, requests: int) -> f
     return (cpu_seconds(server.pid) - before) / requests * 1e6
 
 
+def start_bare_loop(tmp: Path) -> ServerProcess:
+    port = free_port()
+    argv = [sys.executable, str(BARE_LOOP), str(port)]
+    return ServerProcess(argv, port, tmp, tmp / f"bare-{port}.log").wait_ready()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200_000)
     parser.add_argument("--tests", default=TESTS)
     parser.add_argument("--pipelines", default="1,16")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--bare", action="store_true", help="also run bench/bare_loop.py for GET and SET")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         redis = start_redis(Path(tmp))
         ours = start_dragonfly(Path(tmp))
+        bare = start_bare_loop(Path(tmp)) if args.bare else None
         try:
-            print(f"{'command':<12}{'P':>4}{'redis us/req':>14}{'ours us/req':>13}{'ratio':>8}{'target':>8}")
+            print(
+                f"{'command':<12}{'P':>4}{'redis us/req':>14}{'ours us/req':>13}{'ratio':>8}{'target':>8}"
+                + (f"{'bare ratio':>12}" if bare else "")
+            )
             for pipeline in (int(p) for p in args.pipelines.split(",")):
                 for test in args.tests.split(","):
                     requests = args.requests if pipeline > 1 else args.requests // 4
+                    servers = [redis, ours] + ([bare] if bare and test in BARE_TESTS else [])
+                    # The servers take turns, so a slow spell of the machine hits each alike.
                     runs = [
-                        (measure(redis, test, pipeline, requests), measure(ours, test, pipeline, requests))
-                        for _ in range(args.repeat)
+                        [measure(server, test, pipeline, requests) for server in servers] for _ in range(args.repeat)
                     ]
-                    theirs = statistics.median(r for r, _ in runs)
-                    mine = statistics.median(o for _, o in runs)
+                    theirs, mine, *floor = (statistics.median(column) for column in zip(*runs, strict=True))
                     target = TARGETS.get(test, DEFAULT_TARGET)
                     ratio = mine / theirs if theirs else float("inf")
                     flag = "" if ratio <= target else "  over"
+                    floor_column = f"{floor[0] / theirs:>12.2f}" if floor else ""
                     print(
-                        f"{test:<12}{pipeline:>4}{theirs:>14.3f}{mine:>13.3f}{ratio:>8.2f}{target:>8.2f}{flag}",
+                        f"{test:<12}{pipeline:>4}{theirs:>14.3f}{mine:>13.3f}{ratio:>8.2f}{target:>8.2f}"
+                        f"{floor_column}{flag}",
                         flush=True,
                     )
         finally:
             redis.stop()
             ours.stop()
+            if bare:
+                bare.stop()
 
 
 if __name__ == "__main__":
