@@ -49,7 +49,7 @@ def protected_command(name: str, directive: str) -> ReplyError:
 def subcommand_syntax(name: bytes, command: str) -> ReplyError:
     """Redis's addReplySubcommandSyntaxError, of a command that reads its own subcommands."""
     return ReplyError(
-        f"ERR unknown subcommand or wrong number of arguments for '{name.decode(errors='replace')[:128]}'."
+        f"ERR unknown subcommand or wrong number of arguments for '{name.decode(errors='surrogateescape')[:128]}'."
         f" Try {command.upper()} HELP."
     )
 
@@ -68,6 +68,7 @@ def unknown_subcommand(sub: bytes, command: str) -> ReplyError:
 
 
 def _printable(raw: bytes) -> str:
-    # Redis sanitises with sdscatrepr-like rules; replace newlines so the error stays one line.
-    text = raw.decode("utf-8", "replace")
+    # Redis echoes the bytes as sent (surrogateescape keeps those that are no UTF-8 for the
+    # reply's encoding), with CR and LF as spaces so the error stays one line.
+    text = raw.decode("utf-8", "surrogateescape")
     return text.replace("\r", " ").replace("\n", " ")

@@ -10,9 +10,11 @@ parser also produces Redis's exact protocol error texts.
 
 from __future__ import annotations
 
+import re
+
 import hiredis
 
-from dragonfly_py.protocol.resp import encode_command
+from dragonfly_py.protocol.resp import BULK_HEADERS, encode_command
 
 INLINE_MAX_SIZE = 64 * 1024  # PROTO_INLINE_MAX_SIZE
 MBULK_BIG_ARG = 32 * 1024
@@ -24,8 +26,16 @@ UNAUTH_MAX_BULK = 16384
 EARLY_CHECK_THRESHOLD = 1024 * 1024
 # Whole requests held before the parser checks that nothing of a next one is among them.
 SETTLE_SIZE = 64 * 1024
+# A read that ends inside a request has its headers checked when this little is held behind
+# this few requests (the pure scan costs about as much as the bytes it reads again).
+PARTIAL_CHECK_SIZE = 16 * 1024
+PARTIAL_CHECK_REQUESTS = 16
 
 
+# The header of an array of 10M elements or more (see _big_array_in), and the longest an
+# array header can be ("*2147483647\r\n", INT_MAX).
+_BIG_ARRAY_SEARCH = re.compile(rb"\*[0-9]{8}").search
+ARRAY_HEADER_SIZE = 13
 # An empty array: exact_read's question to hiredis, whether it stands between requests.
 _PROBE = b"*0\r\n"
 _NOT_READ = object()  # RequestParser._collect: gets() was not called yet
@@ -125,6 +135,8 @@ class RequestParser:
     def feed(self, data: bytes) -> list[list[bytes]]:
         if data[:1] == b"*" and self._pure is None and not self._mid_request and not self.strict and self.error is None:
             # The commonest read: one whole request, where hiredis stands between requests.
+            if _BIG_ARRAY_SEARCH(data) is not None:  # _big_array_in, inline
+                return self._refused(data)
             reader = self._reader
             reader.feed(data)
             try:
@@ -162,6 +174,8 @@ class RequestParser:
             if not self._mid_request:
                 return self._feed_pure(data)
         began_clean = not self._mid_request  # not known to be inside a request (see exact_read)
+        if self._big_array_in(data):
+            return self._refused(data)
         self._reader.feed(data)
         return self._collect(data, _NOT_READ, began_clean)
 
@@ -185,12 +199,19 @@ class RequestParser:
         self._began_clean = began_clean
         if out and not reader.has_data():
             # Almost surely between requests, but a read can also end between two arguments of
-            # the next one.  Telling them apart costs an encode, so it waits until it matters.
-            self._maybe_done = out[-1]
+            # the next one.  Telling them apart costs an encode, so it waits until it matters:
+            # where the read ends otherwise than the last request, or much is held.
+            last = out[-1]
+            self._maybe_done = last
+            self._mid_request = False  # not known until settled (an earlier read may have said so)
             self._held.append(data)  # _hold, inline: this branch runs for nearly every read
             self._held_size += len(data)
             self._returned_since_empty += len(out)
-            if self._held_size > SETTLE_SIZE:
+            if not _ends_with_argument(data, last[-1]):
+                self._settle()  # hiredis may have taken a header of the next request whole
+                if self._mid_request:
+                    self._check_partial()
+            elif self._held_size > SETTLE_SIZE:
                 self._settle()
         else:
             if self._maybe_done is not None:
@@ -286,16 +307,41 @@ class RequestParser:
         return False
 
     def _check_partial(self) -> None:
+        """The read ended inside a request, whose headers hiredis accepts that Redis refuses as
+        they arrive (a count over INT_MAX, a bulk length over proto-max-bulk-len, an element that
+        is no bulk string): check them now, so the client hears of it without sending more. A
+        read of little held behind few requests is checked each time; beyond, once, past 1 MB."""
         if self._held_size > self.max_query_buffer:
             self.error = "query buffer limit"
+        elif self._held_size <= PARTIAL_CHECK_SIZE and self._returned_since_empty <= PARTIAL_CHECK_REQUESTS:
+            self._check_unfinished()
         elif self._held_size > EARLY_CHECK_THRESHOLD and not self._early_checked:
             self._early_checked = True
-            scan = _PureScanner(b"".join(self._held), self)
-            try:
-                scan.skip(self._returned_since_empty)
-                scan.next_request()
-            except ProtocolError as exc:
-                self.error = f"Protocol error: {exc}"
+            self._check_unfinished()
+
+    def _big_array_in(self, data: bytes) -> bool:
+        """Whether data holds the header of an array of 10M elements or more, which the pure
+        parser then reads: hiredis makes a list of that length at once (Redis grows its arguments
+        as they come), and freeing it, or each full garbage collection while it lives, walks
+        every slot: seconds at two billion. Inside a request, the header may have begun in the
+        reads before, a few bytes a read."""
+        if not self._mid_request or not self._held:
+            return _BIG_ARRAY_SEARCH(data) is not None
+        need, before = ARRAY_HEADER_SIZE, []
+        for chunk in reversed(self._held):
+            before.append(chunk[-need:])
+            need -= len(before[-1])
+            if need <= 0:
+                break
+        return _BIG_ARRAY_SEARCH(b"".join(reversed(before)) + data) is not None
+
+    def _check_unfinished(self) -> None:
+        scan = _PureScanner(b"".join(self._held), self)
+        try:
+            scan.skip(self._returned_since_empty)
+            scan.next_request()
+        except ProtocolError as exc:
+            self.error = f"Protocol error: {exc}"
 
     def _take_over_from_hiredis(self) -> list[list[bytes]]:
         """hiredis refused the read: replay it in the pure parser from the last request returned."""
@@ -389,13 +435,15 @@ class _PureScanner:
         return args
 
     def _line(self, too_big: str) -> bytes | None:
-        end = self.buf.find(b"\r\n", self.pos)
-        if end < 0:
-            if len(self.buf) - self.pos > INLINE_MAX_SIZE:
+        """A header, up to its CR: Redis looks for the CR alone and steps over the byte after it,
+        whatever it is, so it waits for that byte too."""
+        cr = self.buf.find(b"\r", self.pos)
+        if cr < 0 or cr + 1 >= len(self.buf):
+            if cr < 0 and len(self.buf) - self.pos > INLINE_MAX_SIZE:
                 raise ProtocolError(too_big)
             return None
-        line = bytes(self.buf[self.pos : end])
-        self.pos = end + 2
+        line = bytes(self.buf[self.pos : cr])
+        self.pos = cr + 2
         return line
 
     def _multibulk(self) -> list[bytes] | None:
@@ -422,14 +470,12 @@ class _PureScanner:
         buf = self.buf
         if self.pos >= len(buf):
             return None
-        if buf[self.pos] != 0x24:  # '$'
-            end = buf.find(b"\r\n", self.pos)
-            if end < 0 and len(buf) - self.pos <= INLINE_MAX_SIZE:
-                return None
-            raise ProtocolError(f"expected '$', got '{chr(buf[self.pos])}'")
-        header = self._line("too big bulk count string")
+        start = self.pos
+        header = self._line("too big bulk count string")  # before the type byte, as Redis
         if header is None:
             return None
+        if buf[start] != 0x24:  # '$'
+            raise ProtocolError(f"expected '$', got '{_printable(buf[start])}'")
         length = parse_int(header[1:])
         if length is None or length < 0 or length > self.owner.max_bulk_len:
             raise ProtocolError("invalid bulk length")
@@ -441,6 +487,25 @@ class _PureScanner:
         arg = bytes(buf[self.pos : end])
         self.pos = end + 2  # Redis skips the CRLF without checking it
         return arg
+
+
+def _printable(byte: int) -> str:
+    """A byte in an error line as Redis sends it: itself (one past ASCII escaped as the reply's
+    encoding expects, see resp.ReplyError), CR and LF as spaces, which Redis's
+    addReplyErrorFormat puts there so that the error stays one line."""
+    if byte in (0x0D, 0x0A):
+        return " "
+    return chr(byte) if byte < 0x80 else bytes((byte,)).decode("utf-8", "surrogateescape")
+
+
+def _ends_with_argument(data: bytes, argument: bytes) -> bool:
+    """Whether data ends with argument as a bulk string ("$3\r\nfoo\r\n"), compared in place."""
+    size = len(argument)
+    start = len(data) - 2 - size
+    header = BULK_HEADERS[size] if size < 1024 else b"$%d\r\n" % size
+    if start < 0 or not data.endswith(b"\r\n"):
+        return False
+    return data.startswith(argument, start) and data.endswith(header, 0, start)
 
 
 def parse_int(raw: bytes | bytearray) -> int | None:

@@ -213,7 +213,7 @@ _STRING_OR_MISSING = frozenset({bytes, type(None)})  # the types of a row of GET
 
 def _encode_rare(value: Any, cls: type, resp3: bool) -> bytes:
     if isinstance(value, ReplyError):
-        return b"-%b\r\n" % value.message.encode()
+        return b"-%b\r\n" % value.message.encode("utf-8", "surrogateescape")  # the client's bytes, as sent
     if cls is Map:
         head = b"%%%d\r\n" % len(value) if resp3 else b"*%d\r\n" % (2 * len(value))
         return head + b"".join([encode(k, resp3) + encode(v, resp3) for k, v in value.items()])

@@ -1096,6 +1096,11 @@ RAW_FRAMINGS = [
     b"\r\n\n",
     b"$4\r\nPING\r\n",
     b"*2\r\n$4\r\nECHO\r\n$1\r\nx\n\n",  # Redis skips the two bytes after a bulk unread
+    b"*2\r\n$4\r\nECHO\r:$1\rxk\r\n",  # and the byte after a header's CR, whatever it is
+    # Errors echo the client's bytes as sent, UTF-8 or not.
+    b"\xffab\r\n",
+    b"*2\r\n$4\r\nnope\r\n$3\r\n\xe9\r\n\r\n",
+    b"*3\r\n$6\r\nclient\r\n$4\r\n\xfflst\r\n$1\r\nx\r\n",
 ]
 
 
@@ -1124,6 +1129,13 @@ REFUSED_FRAMINGS = [
     b"*2\r\n$4\r\nECHO\r\n:12\r\n",
     b"*2\r\n$4\r\nECHO\r\n*1\r\n$1\r\na\r\n",
     b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n+v\r\n",
+    b"*2\r\n$4\r\nECHO\r\n\r1\r\nx\r\n",  # the CR shown as a space: the error stays one line
+    b"*2\r\n$4\r\nECHO\r\n\xff1\r\nx\r\n",
+    # Refused when the header arrives, with nothing after it: the client waits for no more.
+    b"*3000000000\r\n",
+    b"*2\r\n$4\r\nECHO\r\n$600000000\r\n",
+    b"*3\r\n$4\r\nECHO\r\n*1\r\n$1\r\na\r\n",
+    b"*2\r\n$4\r\nECHO\r\n$-1\r\n",
 ]
 
 

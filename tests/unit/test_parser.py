@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from typing import Any
 
 from hypothesis import given
@@ -294,3 +295,39 @@ def test_exact_read_needs_the_requests_to_fill_the_read() -> None:
     whole = encode([b"SET", b"c", b"3"]) + encode([b"GET", b"c"])
     requests = parser.feed(whole)
     assert parser.exact_read(whole)
+
+
+def test_a_header_is_refused_when_it_arrives_with_nothing_after_it() -> None:
+    # Checked against redis-server 7.0: each answers at once, without waiting for more bytes.
+    for data, error in (
+        (b"*3000000000\r\n", "invalid multibulk length"),  # over INT_MAX
+        (b"*1\r\n$600000000\r\n", "invalid bulk length"),  # over proto-max-bulk-len
+        (b"*3\r\n$4\r\nECHO\r\n*1\r\n$1\r\na\r\n", "expected '$', got '*'"),  # a nested array
+        (encode([b"PING"]) + b"*3000000000\r\n", "invalid multibulk length"),  # after a whole request
+    ):
+        parser = RequestParser()
+        out = parser.feed(data)
+        assert parser.error == f"Protocol error: {error}", data
+        assert out == ([[b"PING"]] if data.startswith(encode([b"PING"])) else [])
+
+
+def test_a_header_ends_at_its_cr_whatever_follows_it() -> None:
+    # Redis looks for the CR alone and steps over the byte after it.
+    assert parse_all(b"*2\r\n$4\r\nECHO\r:$1\rxk\r\n") == ([[b"ECHO", b"k"]], None)
+    assert parse_all(b"*1\r\n\r1\r\n") == ([], "Protocol error: expected '$', got ' '")  # one line
+
+
+def test_an_array_of_ten_million_elements_is_read_as_they_come() -> None:
+    """hiredis would make a list as long as the header says at once (and walk it on every
+    garbage collection); the pure parser reads such an array instead, element by element."""
+    tracemalloc.start()
+    try:
+        parser = RequestParser()
+        assert parser.feed(encode([b"PING"]) + b"*2000000") == [[b"PING"]]
+        assert parser.feed(b"00\r\n$3\r\nSET\r\n") == []  # the header came in two reads
+        assert parser.feed(b"*1\r\n*200000000\r\n") == []
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000_000
+    assert parser.error == "Protocol error: expected '$', got '*'"
