@@ -14,7 +14,7 @@ import re
 
 import hiredis
 
-from dragonfly_py.protocol.resp import BULK_HEADERS, encode_command
+from dragonfly_py.protocol.resp import encode_command
 
 INLINE_MAX_SIZE = 64 * 1024  # PROTO_INLINE_MAX_SIZE
 MBULK_BIG_ARG = 32 * 1024
@@ -207,7 +207,7 @@ class RequestParser:
             self._held.append(data)  # _hold, inline: this branch runs for nearly every read
             self._held_size += len(data)
             self._returned_since_empty += len(out)
-            if not _ends_with_argument(data, last[-1]):
+            if not data.endswith(last[-1], 0, len(data) - 2):  # the read ends elsewhere
                 self._settle()  # hiredis may have taken a header of the next request whole
                 if self._mid_request:
                     self._check_partial()
@@ -496,16 +496,6 @@ def _printable(byte: int) -> str:
     if byte in (0x0D, 0x0A):
         return " "
     return chr(byte) if byte < 0x80 else bytes((byte,)).decode("utf-8", "surrogateescape")
-
-
-def _ends_with_argument(data: bytes, argument: bytes) -> bool:
-    """Whether data ends with argument as a bulk string ("$3\r\nfoo\r\n"), compared in place."""
-    size = len(argument)
-    start = len(data) - 2 - size
-    header = BULK_HEADERS[size] if size < 1024 else b"$%d\r\n" % size
-    if start < 0 or not data.endswith(b"\r\n"):
-        return False
-    return data.startswith(argument, start) and data.endswith(header, 0, start)
 
 
 def parse_int(raw: bytes | bytearray) -> int | None:
