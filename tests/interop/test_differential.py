@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import random
 import shlex
+import socket
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -1155,6 +1156,54 @@ def test_refused_framings_match_redis(raw: bytes, real_redis: ServerProcess, sha
             conn.close()
     assert replies[1] == replies[0]
     assert replies[0][0] == b"before" and replies[0][-1][0] == "error"
+
+
+def _fuzzed_framings(seed: int, count: int) -> list[bytes]:
+    """Pipelines of whole requests (multibulk and inline) with one to three bytes changed,
+    dropped or added: stray type bytes, CRs, LFs, digits, quotes, in headers and payloads."""
+    rng = random.Random(seed)
+    pipelines = [
+        b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\nvv\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n",
+        b"*1\r\n$4\r\nPING\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$3\r\nabc\r\n",
+        b"*4\r\n$4\r\nHSET\r\n$1\r\nh\r\n$1\r\nf\r\n$1\r\nv\r\n*3\r\n$4\r\nHGET\r\n$1\r\nh\r\n$1\r\nf\r\n",
+    ]
+    cases = []
+    for _ in range(count):
+        case = bytearray(rng.choice(pipelines))
+        for _ in range(rng.randint(1, 3)):
+            at, roll = rng.randrange(len(case)), rng.random()
+            if roll < 0.6:
+                case[at] = rng.choice(b"*$:+-\r\n0129abc \"'")
+            elif roll < 0.8:
+                del case[at]
+            else:
+                case.insert(at, rng.choice(b"*$\r\n0"))
+        cases.append(bytes(case))
+    return cases
+
+
+def _replies_until_closed(port: int, data: bytes) -> bytes:
+    """What the server sends for data, the client's side closed after it (so neither server
+    waits for more bytes), up to its close."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        received = b""
+        while chunk := sock.recv(1 << 16):
+            received += chunk
+    return received
+
+
+def test_fuzzed_framings_match_redis(real_redis: ServerProcess, shared_dragonfly: ServerProcess) -> None:
+    """Every mutated pipeline gets Redis's replies byte for byte: the requests before a bad one,
+    then Redis's protocol error, or Redis's reading of what it takes for inline commands."""
+    differ = {}
+    for case in _fuzzed_framings(seed=7, count=120):
+        theirs = _replies_until_closed(real_redis.port, case)
+        mine = _replies_until_closed(shared_dragonfly.port, case)
+        if mine != theirs:
+            differ[case] = (mine, theirs)
+    assert differ == {}
 
 
 # A request that does not begin with '*' is an inline command, wherever it sits in a read; hiredis
