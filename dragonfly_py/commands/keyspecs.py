@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_STRICT_DECIMAL = re.compile(rb"0|-?[1-9][0-9]{0,18}")
+from dragonfly_py.commands.util import parse_int
+from dragonfly_py.protocol.resp import ReplyError
+
 _ATOI_PREFIX = re.compile(rb"[ \t\n\v\f\r]*([+-]?[0-9]+)")
 # A key found: its index in argv and the flags of the spec that found it (none where Redis's own
 # key finder answered for a spec that failed; see _fallback_keys).
@@ -105,19 +107,19 @@ def _begin(s: KeySpec, argv: list[bytes]) -> int:
     return 0
 
 
-def _string2ll(text: bytes) -> int | None:
-    """Redis's string2ll: a plain decimal (no spaces, no plus sign, no leading zeros), or None."""
-    return int(text) if _STRICT_DECIMAL.fullmatch(text) else None
-
-
 def _span(s: KeySpec, argv: list[bytes], first: int) -> range | None:
     """The key indexes of s from first on, or None where the arguments cannot hold them."""
     argc = len(argv)
     if s.by_keynum:
         assert s.keynumidx is not None
         at = first + s.keynumidx
-        numkeys = _string2ll(argv[at]) if at < argc else None
-        if numkeys is None or numkeys < 0:
+        if at >= argc:
+            return None
+        try:
+            numkeys = parse_int(argv[at])  # Redis's string2ll
+        except ReplyError:
+            return None
+        if numkeys < 0:
             return None
         first += s.firstkey
         last = first + numkeys - 1
@@ -168,7 +170,7 @@ def _fallback_keys(specs: tuple[KeySpec, ...], argv: list[bytes]) -> list[FoundK
     if not counted:
         return []
     (s,) = counted
-    count_at = s.index + (s.keynumidx or 0)
+    count_at = s.index + s.keynumidx  # type: ignore[operator]  # a count spec has one
     first = s.index + s.firstkey
     num = _atoi(argv[count_at]) if count_at < len(argv) else 0
     if num < 1 or num > (len(argv) - first) // s.keystep:

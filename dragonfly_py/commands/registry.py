@@ -116,7 +116,7 @@ class Command:
         """The key arguments of argv (COMMAND GETKEYS, tracking), by index, with their flags."""
         if self.key_finder is not None:
             return self.key_finder(argv)
-        return keys_of(self.key_specs, argv) if self.key_specs else []
+        return keys_of(self.key_specs, argv)
 
 
 COMMANDS: dict[bytes, Command] = {}
