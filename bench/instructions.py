@@ -25,12 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.server_cpu import BARE_LOOP, BARE_TESTS, run_benchmark
 from tests.helpers import RawConnection, ServerProcess, free_port, redis_server_path
 
 EVENTS = ("Ir", "I1mr", "D1mr")  # instructions, L1 instruction misses, L1 data read misses
 CALLGRIND = ["valgrind", "--tool=callgrind", "--cache-sim=yes", "--callgrind-out-file=/dev/null"]
-BARE_LOOP = Path(__file__).resolve().parent / "bare_loop.py"
-BARE_TESTS = ("set", "get")
 STARTUP_SECONDS = 180.0  # importing the server under callgrind takes a while
 
 
@@ -81,17 +80,10 @@ def counters(server: ServerProcess) -> dict[str, int]:
     return totals
 
 
-def benchmark(port: int, test: str, pipeline: int, requests: int) -> None:
-    argv = ["redis-benchmark", "-p", str(port), "-t", test, "-n", str(requests), "-P", str(pipeline), "-c", "50"]
-    result = subprocess.run([*argv, "-r", "100000", "-q"], capture_output=True, text=True, check=True)
-    if "ERR" in result.stdout + result.stderr:
-        raise RuntimeError(f"{test}: errors from redis-benchmark: {result.stdout} {result.stderr}")
-
-
 def per_request(server: ServerProcess, test: str, pipeline: int, requests: int) -> dict[str, float]:
-    benchmark(server.port, test, pipeline, requests // 4)  # warm: the keys exist, the code ran
+    run_benchmark(server.port, test, pipeline, requests // 4)  # warm: the keys exist, the code ran
     before = counters(server)
-    benchmark(server.port, test, pipeline, requests)
+    run_benchmark(server.port, test, pipeline, requests)
     after = counters(server)
     return {event: (after[event] - before[event]) / requests for event in EVENTS}
 

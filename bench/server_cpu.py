@@ -40,15 +40,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def measure(server: ServerProcess, test: str, pipeline: int, requests: int) -> float:
-    """Microseconds of server CPU per request."""
-    subprocess.run(["redis-cli", "-p", str(server.port), "flushall"], capture_output=True, check=True)
-    before = cpu_seconds(server.pid)
+def run_benchmark(port: int, test: str, pipeline: int, requests: int) -> None:
+    """One redis-benchmark run (50 clients, 100k random keys); an error reply from the server fails it."""
     result = subprocess.run(
         [
             "redis-benchmark",
             "-p",
-            str(server.port),
+            str(port),
             "-t",
             test,
             "-n",
@@ -68,6 +66,13 @@ def measure(server: ServerProcess, test: str, pipeline: int, requests: int) -> f
     )
     if "ERR" in result.stdout + result.stderr:
         raise RuntimeError(f"{test}: errors from redis-benchmark: {result.stdout} {result.stderr}")
+
+
+def measure(server: ServerProcess, test: str, pipeline: int, requests: int) -> float:
+    """Microseconds of server CPU per request."""
+    subprocess.run(["redis-cli", "-p", str(server.port), "flushall"], capture_output=True, check=True)
+    before = cpu_seconds(server.pid)
+    run_benchmark(server.port, test, pipeline, requests)
     return (cpu_seconds(server.pid) - before) / requests * 1e6
 
 
