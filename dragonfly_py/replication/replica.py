@@ -8,7 +8,7 @@ import contextlib
 import queue
 import time
 from collections.abc import AsyncGenerator
-from time import perf_counter_ns, time_ns
+from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 import hiredis
@@ -291,7 +291,7 @@ class MasterLink:
                 break
             requests.append(argv)
         keyspace = self.server.keyspace
-        keyspace.now = time_ns() // 1_000_000  # now_ms(), once per read as for a client's read
+        keyspace.cached_now = None  # a time of their own, as for a client's read
         keyspace.applying_master = True
         unfed: list[bytes] = []  # encodings of the commands applied
         try:

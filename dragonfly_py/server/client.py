@@ -42,7 +42,7 @@ class Client:
         "patterns",
         "reply_mode",
         "created",
-        "last_interaction",
+        "last_interaction_ns",
         "last_command",
         "kind",
         "blocked",
@@ -81,7 +81,9 @@ class Client:
         self.patterns: set[bytes] = set()
         self.reply_mode = "on"  # on | off | skip
         self.created = time.monotonic()
-        self.last_interaction = self.created
+        # perf_counter_ns(), time.monotonic's clock (CLOCK_MONOTONIC) in ns: the clock that
+        # times the commands, so their end stamps the client with no conversion per read.
+        self.last_interaction_ns = perf_counter_ns()
         self.last_command = "NULL"
         self.kind = "normal"  # normal | pubsub | master | replica
         self.blocked: Any = None  # the blocking state while blocked
@@ -262,7 +264,7 @@ class Client:
         return (
             f"id={self.id} addr={self.addr} laddr={self.laddr} fd={self.conn.fileno() if self.conn else -1} "
             f"name={self.name.decode('utf-8', 'replace')} age={int(now - self.created)} "
-            f"idle={int(now - self.last_interaction)} flags={self.flags_text()} db={self.db.index} "
+            f"idle={int(now - self.last_interaction_ns / 1e9)} flags={self.flags_text()} db={self.db.index} "
             f"sub={len(self.channels)} psub={len(self.patterns)} ssub=0 "
             f"multi={len(self.multi) if self.multi is not None else -1} qbuf={qbuf} qbuf-free=0 argv-mem=0 "
             f"multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={obuf} tot-mem={qbuf + obuf + 1024} events=r "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Iterable
-from time import perf_counter_ns, time_ns
+from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from dragonfly_py.commands.registry import COMMANDS, DIRECT_COMMANDS, DIRECT_READS, Command
@@ -101,7 +101,7 @@ class ClientConnection(asyncio.Protocol):
         if self.closed:
             return
         server = self.server
-        server.keyspace.now = time_ns() // 1_000_000  # now_ms(), inline: it runs once per read
+        server.keyspace.cached_now = None  # the commands of this read see a time of their own
         stats = server.stats
         stats.reads_processed += 1
         stats.net_input_bytes += len(data)
@@ -170,7 +170,7 @@ class ClientConnection(asyncio.Protocol):
         if keyspace.ready_keys:
             server.serve_blocked_clients()
         client.last_command = cmd.full_name
-        client.last_interaction = end / 1e9
+        client.last_interaction_ns = end
         # run()'s formatting of the commonest replies, copied: a shared function would cost
         # about 500 instructions per request, in both places.
         cls = reply.__class__
@@ -228,7 +228,7 @@ class ClientConnection(asyncio.Protocol):
         end = perf_counter_ns()
         server.record_run(cmd, client, requests, end - mark)
         client.last_command = cmd.full_name
-        client.last_interaction = end / 1e9
+        client.last_interaction_ns = end
         self.write(wire)
         if server.pending_flush:
             server.flush_pending(replication=False)
@@ -375,8 +375,7 @@ class ClientConnection(asyncio.Protocol):
             client.last_command = last.full_name
         if client.invalidated:
             server.tracking.send_invalidated(client)
-        # perf_counter is time.monotonic's clock (CLOCK_MONOTONIC), read once more above.
-        client.last_interaction = mark / 1e9
+        client.last_interaction_ns = mark
 
     def direct_commands(self) -> dict[bytes, Command]:
         """The commands run() may call without Client.execute's checks, or none when the state

@@ -551,7 +551,7 @@ class Server:
         if timeout:
             now = self.clock()
             for client in list(self.clients.values()):
-                idle = now - client.last_interaction
+                idle = now - client.last_interaction_ns / 1e9
                 if idle > timeout and client.kind == "normal" and client.blocked is None and not client.channels:
                     self.log.debug("Closing idle client", client=client.addr)
                     client.conn.close()

@@ -180,7 +180,10 @@ class Keyspace:
     """All databases plus the hooks the server needs when keys change or expire."""
 
     def __init__(self, databases: int = 16) -> None:
-        self.now = now_ms()  # cached per batch of commands, as Redis caches mstime per call
+        # The time commands see, in ms: read from the clock at the first look after a read of
+        # requests has set it to None, then kept for the rest of the read, as Redis caches mstime
+        # per call; most commands never look (the clock and the division cost a SET a twentieth).
+        self.cached_now: int | None = None
         self.dbs = [Database(i, self) for i in range(databases)]
         self.expired_keys = 0
         self.dirty = 0  # changes since the last save
@@ -197,6 +200,17 @@ class Keyspace:
         self.active_expire_enabled = True
         self.replica_mode = False  # expired keys look missing but are not deleted
         self.applying_master = False  # executing the primary's stream: values used as they are
+
+    @property
+    def now(self) -> int:
+        now = self.cached_now
+        if now is None:
+            now = self.cached_now = now_ms()
+        return now
+
+    @now.setter
+    def now(self, value: int) -> None:
+        self.cached_now = value
 
     def observed(self) -> bool:
         """Whether a changed key may have someone to tell (a WATCH, a blocked client, a tracking
@@ -236,8 +250,8 @@ class Keyspace:
         """Reclaim expired keys in every database; bounded work per call."""
         if not self.active_expire_enabled or self.replica_mode:
             return 0
-        self.now = now_ms()
-        return sum(db.expire_due(self.now, budget) for db in self.dbs if db.expires)
+        self.now = now = now_ms()
+        return sum(db.expire_due(now, budget) for db in self.dbs if db.expires)
 
     def flush_all(self) -> int:
         """FLUSHALL (and a dataset replaced by a load): one invalidation for all dbs, as Redis."""

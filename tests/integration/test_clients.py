@@ -211,6 +211,28 @@ def test_client_list_and_setname(shared_dragonfly: ServerProcess) -> None:
     r.close()
 
 
+def test_idle_time_and_timeout_follow_the_last_command(tmp_path) -> None:
+    server = start_dragonfly(tmp_path, "--timeout", "1")
+    try:
+        idle, busy = server.connect(), server.connect()
+        idle.call("CLIENT", "SETNAME", "idle")
+        busy.call("CLIENT", "SETNAME", "busy")
+        start = time.monotonic()
+        while time.monotonic() - start < 1.5:  # busy keeps talking, idle says nothing
+            busy.call("SET", "k", "v")  # through the one-request lane (run_one)
+            busy.call("MGET", "k", "k")  # through run()
+            time.sleep(0.2)
+        entries = {entry["name"]: entry for entry in redis.Redis(port=server.port).client_list()}
+        assert int(entries["busy"]["idle"]) == 0
+        assert "idle" not in entries or int(entries["idle"]["idle"]) >= 1
+        wait_for(lambda: "idle" not in {e["name"] for e in redis.Redis(port=server.port).client_list()}, timeout=5)
+        assert busy.call("GET", "k") == b"v"  # the busy one was kept
+        busy.close()
+        idle.close()
+    finally:
+        server.stop()
+
+
 def test_active_expiry_reclaims_without_access(shared_dragonfly: ServerProcess) -> None:
     r = redis.Redis(port=shared_dragonfly.port, db=5)
     r.flushdb()
