@@ -224,8 +224,13 @@ class Server:
     def queue_write(self, conn: ClientConnection) -> None:
         """conn has replies to write once this event-loop pass has served its reads."""
         if not self.unsent:
-            asyncio.get_running_loop().call_soon(self.write_unsent)
+            self.schedule_write()
         self.unsent.append(conn)
+
+    def schedule_write(self) -> None:
+        """The first connection of this event-loop pass queued a write: write_unsent runs once
+        the pass has served its reads."""
+        asyncio.get_running_loop().call_soon(self.write_unsent)
 
     def write_unsent(self) -> None:
         """Write every connection's replies of the pass, one after another, as Redis's beforeSleep
