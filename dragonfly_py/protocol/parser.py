@@ -150,9 +150,10 @@ class RequestParser:
                 b"".join(request)  # TypeError for any element that is not bytes
             except TypeError:
                 return self._refused(data)
-            # _may_be_misframed, inline (the read begins with *, not LF)
-            suspect = 0x2B in data or 0x3D in data or 0x28 in data or 0x7E in data or 0x7C in data or 0x23 in data
-            if suspect and self._misframed(data, 1):
+            # _may_be_misframed, narrowed: the read begins with *, not LF, and holds nothing after
+            # the request, so only an element can be misframed, and a set (~), an attribute (|)
+            # or a boolean (#) element is no bytes (the join above refused it).
+            if (0x2B in data or 0x3D in data or 0x28 in data) and self._misframed(data, 1):
                 return self._refused(data)
             # A flat array read from the read's first byte: whatever was held before it ended
             # with a request (else the array would be nested in the unfinished one), and so does

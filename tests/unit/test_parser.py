@@ -169,6 +169,16 @@ def test_elements_and_requests_that_are_no_bulk_strings_are_refused_as_redis_ref
             assert parse_all(*[data[i : i + 1] for i in range(len(data))]) == expected, data
 
 
+def test_a_read_of_one_request_with_an_element_of_another_type_is_refused() -> None:
+    # A read that holds one whole request and nothing else takes the parser's shortest path,
+    # which looks for misframed strings (+ = () only: any other type is no bytes to hiredis).
+    for element in (b"+abc", b"=7\r\ntxt:abc", b"(12", b"~1\r\n$1\r\na", b"|1\r\n+k\r\n+v\r\n$1\r\na", b"#t", b"#f"):
+        data = b"*2\r\n$4\r\nECHO\r\n" + element + b"\r\n"
+        requests, error = parse_all(data)
+        assert (requests, error) == parse_strict(data), data
+        assert requests == [] and error is not None, data
+
+
 def test_payloads_that_begin_like_string_headers_are_arguments() -> None:
     requests = [[b"ZRANGEBYSCORE", b"z", b"(1", b"+inf"], [b"XADD", b"s", b"MAXLEN", b"=", b"5", b"*", b"f", b"v"]]
     data = b"".join(encode(r) for r in requests)
