@@ -208,10 +208,6 @@ class Keyspace:
             now = self.cached_now = now_ms()
         return now
 
-    @now.setter
-    def now(self, value: int) -> None:
-        self.cached_now = value
-
     def observed(self) -> bool:
         """Whether a changed key may have someone to tell (a WATCH, a blocked client, a tracking
         client): then writes go through touched(), one by one (no squashed form, Command.many)."""
@@ -250,7 +246,7 @@ class Keyspace:
         """Reclaim expired keys in every database; bounded work per call."""
         if not self.active_expire_enabled or self.replica_mode:
             return 0
-        self.now = now = now_ms()
+        self.cached_now = now = now_ms()
         return sum(db.expire_due(now, budget) for db in self.dbs if db.expires)
 
     def flush_all(self) -> int:

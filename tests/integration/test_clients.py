@@ -222,11 +222,13 @@ def test_idle_time_and_timeout_follow_the_last_command(tmp_path) -> None:
             busy.call("SET", "k", "v")  # through the one-request lane (run_one)
             busy.call("MGET", "k", "k")  # through run()
             time.sleep(0.2)
-        entries = {entry["name"]: entry for entry in redis.Redis(port=server.port).client_list()}
+        admin = redis.Redis(port=server.port)
+        entries = {entry["name"]: entry for entry in admin.client_list()}
         assert int(entries["busy"]["idle"]) == 0
         assert "idle" not in entries or int(entries["idle"]["idle"]) >= 1
-        wait_for(lambda: "idle" not in {e["name"] for e in redis.Redis(port=server.port).client_list()}, timeout=5)
+        wait_for(lambda: "idle" not in {entry["name"] for entry in admin.client_list()}, timeout=5)
         assert busy.call("GET", "k") == b"v"  # the busy one was kept
+        admin.close()
         busy.close()
         idle.close()
     finally:
