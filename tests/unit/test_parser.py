@@ -336,8 +336,11 @@ def test_an_array_of_ten_million_elements_is_read_as_they_come() -> None:
         assert parser.feed(encode([b"PING"]) + b"*2000000") == [[b"PING"]]
         assert parser.feed(b"00\r\n$3\r\nSET\r\n") == []  # the header came in two reads
         assert parser.feed(b"*1\r\n*200000000\r\n") == []
+        alone = RequestParser()  # a read of the header alone, where a request may begin
+        assert alone.feed(b"*200000000\r\n") == []
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert peak < 10_000_000
     assert parser.error == "Protocol error: expected '$', got '*'"
+    assert alone.error is None and alone.buffered == len(b"*200000000\r\n")
