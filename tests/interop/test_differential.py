@@ -1626,6 +1626,9 @@ ONE_COMMAND_READS: list[list[str]] = [
     ["GET k1 k2", "GET k1"],  # wrong arity in the middle
     ["SET k1", "SET k2 v"],
     ["SET k1 v1 NX", "SET k2 w"],  # options
+    ["SET p1 a", "SET p2 b", "SET p1 c NX", "SET p3 d"],  # options after SETs of the run
+    ["SET p1 x", "SET p1 y", "SET p2", "SET p3 e"],  # wrong arity after SETs of the run
+    ["GET p1", "GET p2", "GET p3"],
     ["GET k1", "get k2", "GET k3"],  # not the same name
     ["GET nope", "GET nope2"],
     # Other commands, run one by one without run()'s bookkeeping (ClientConnection.call_each)
