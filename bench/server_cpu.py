@@ -2,7 +2,9 @@
 
 For each command and pipeline depth, redis-benchmark drives one server at a time; the server's own
 CPU time (utime + stime from /proc/PID/stat) before and after gives CPU per request. Prints a table
-with the ratio ours / redis. Not a test: absolute numbers on a shared 2-core machine mean little.
+with the ratio ours / redis, each server's kernel time per request (stime: read, write and epoll,
+alike for both), and the ratio of the rest (user time), where the servers really differ. Not a
+test: absolute numbers on a shared 2-core machine mean little.
 
     python3 bench/server_cpu.py [--requests 200000] [--tests set,get] [--pipelines 1,16] [--repeat 3] [--bare]
 
@@ -35,9 +37,14 @@ BARE_LOOP = Path(__file__).resolve().parent / "bare_loop.py"
 BARE_TESTS = ("set", "get")
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_times(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of the process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
+
+
+def cpu_seconds(pid: int) -> float:
+    return sum(cpu_times(pid))
 
 
 def run_benchmark(port: int, test: str, pipeline: int, requests: int) -> None:
@@ -68,12 +75,14 @@ def run_benchmark(port: int, test: str, pipeline: int, requests: int) -> None:
         raise RuntimeError(f"{test}: errors from redis-benchmark: {result.stdout} {result.stderr}")
 
 
-def measure(server: ServerProcess, test: str, pipeline: int, requests: int) -> float:
-    """Microseconds of server CPU per request."""
+def measure(server: ServerProcess, test: str, pipeline: int, requests: int) -> tuple[float, float]:
+    """Microseconds of server CPU per request: in all, and of it in the kernel (system time)."""
     subprocess.run(["redis-cli", "-p", str(server.port), "flushall"], capture_output=True, check=True)
-    before = cpu_seconds(server.pid)
+    user, system = cpu_times(server.pid)
     run_benchmark(server.port, test, pipeline, requests)
-    return (cpu_seconds(server.pid) - before) / requests * 1e6
+    user_after, system_after = cpu_times(server.pid)
+    kernel = system_after - system
+    return (user_after - user + kernel) / requests * 1e6, kernel / requests * 1e6
 
 
 def start_bare_loop(tmp: Path) -> ServerProcess:
@@ -97,7 +106,7 @@ def main() -> None:
         try:
             print(
                 f"{'command':<12}{'P':>4}{'redis us/req':>14}{'ours us/req':>13}{'ratio':>8}{'target':>8}"
-                + (f"{'bare ratio':>12}" if bare else "")
+                f"{'kernel us/req':>15}{'user ratio':>12}" + (f"{'bare ratio':>12}" if bare else "")
             )
             for pipeline in (int(p) for p in args.pipelines.split(",")):
                 for test in args.tests.split(","):
@@ -107,14 +116,20 @@ def main() -> None:
                     runs = [
                         [measure(server, test, pipeline, requests) for server in servers] for _ in range(args.repeat)
                     ]
-                    theirs, mine, *floor = (statistics.median(column) for column in zip(*runs, strict=True))
+                    columns = zip(*runs, strict=True)
+                    (theirs, their_kernel), (mine, my_kernel), *floor = (
+                        (statistics.median(total for total, _ in column), statistics.median(k for _, k in column))
+                        for column in columns
+                    )
                     target = TARGETS.get(test, DEFAULT_TARGET)
                     ratio = mine / theirs if theirs else float("inf")
+                    # The kernel's part (read, write, epoll) is alike for both: the gap is in user space.
+                    user_ratio = (mine - my_kernel) / (theirs - their_kernel) if theirs > their_kernel else float("inf")
                     flag = "" if ratio <= target else "  over"
-                    floor_column = f"{floor[0] / theirs:>12.2f}" if floor else ""
+                    floor_column = f"{floor[0][0] / theirs:>12.2f}" if floor else ""
                     print(
                         f"{test:<12}{pipeline:>4}{theirs:>14.3f}{mine:>13.3f}{ratio:>8.2f}{target:>8.2f}"
-                        f"{floor_column}{flag}",
+                        f"{their_kernel:>8.2f} /{my_kernel:>5.2f}{user_ratio:>12.2f}{floor_column}{flag}",
                         flush=True,
                     )
         finally:
