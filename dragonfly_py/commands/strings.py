@@ -8,7 +8,7 @@ from dragonfly_py import errors
 from dragonfly_py.commands.keyspecs import FoundKey, spec
 from dragonfly_py.commands.registry import command
 from dragonfly_py.commands.util import add_long_double, parse_int, typed, values_to_squash
-from dragonfly_py.protocol.resp import BULK_LENGTHS, OK, ReplyError
+from dragonfly_py.protocol.resp import OK, ReplyError, encode_bulk_strings
 from dragonfly_py.server.client import Client
 from dragonfly_py.storage.keyspace import Database
 from dragonfly_py.storage.types import LONG_MAX, LONG_MIN
@@ -45,10 +45,8 @@ def expire_at_ms(now: int, unit: bytes, amount_raw: bytes, command_name: str) ->
 
 def get_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
     """GET key, many times, while none of the keys has a TTL or holds a value that is no string
-    or one of 1 KB or more. The lookups are one C pass (map); a row of misses is then one
-    repeat, and any other row one loop: on CPython 3.11 a C pass per further step (lengths,
-    types, headers) costs more than the loop's opcodes. The replies are joined on CRLF:
-    "$<len>", value, ... and "$-1" (or "_") for a miss."""
+    or one of 1 KB or more: the lookups in one C pass (map), the replies formatted as a row
+    (encode_bulk_strings), whose joins refuse a value that is no string (TypeError)."""
     db = client.db
     try:
         keys = [key for _, key in requests]
@@ -57,29 +55,16 @@ def get_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
     if db.expires and not db.expires.keys().isdisjoint(keys):
         return None  # lazy expiry: GET itself
     values = list(map(db.data.get, keys))
-    count = len(values)
-    misses = values.count(None)
-    keyspace = client.server.keyspace
-    if misses == count:
-        keyspace.misses += count
-        return (b"_\r\n" if client.resp3 else b"$-1\r\n") * count
-    nil = b"_" if client.resp3 else b"$-1"
-    parts: list[bytes] = []
-    append, extend = parts.append, parts.extend
     try:
-        for value in values:
-            if value is None:
-                append(nil)
-            elif value.__class__ is bytes:
-                extend((BULK_LENGTHS[len(value)], value))  # IndexError: 1 KB or more
-            else:
-                return None  # WRONGTYPE in the middle
-    except IndexError:
-        return None
-    parts.append(b"")
-    keyspace.misses += misses
-    keyspace.hits += count - misses
-    return b"\r\n".join(parts)
+        wire = encode_bulk_strings(values, client.resp3)  # None: a value of 1 KB or more
+    except TypeError:
+        return None  # WRONGTYPE in the middle: GET itself
+    if wire is not None:
+        misses = values.count(None)
+        keyspace = client.server.keyspace
+        keyspace.misses += misses
+        keyspace.hits += len(values) - misses
+    return wire
 
 
 def set_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
