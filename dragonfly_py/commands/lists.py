@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from itertools import islice
+from operator import itemgetter
 from typing import Any
 
 from dragonfly_py import errors
@@ -52,6 +53,21 @@ def _pusher(left: bool, only_existing: bool) -> Callable[[Client, list[bytes]], 
     return push
 
 
+_ELEMENT = itemgetter(2)
+
+
+def _the_one_key(requests: list[list[bytes]]) -> bytes | None:
+    """The key, where every request (KEY ELEMENT) pushes one element to the same key."""
+    first = requests[0]
+    if len(first) != 3:
+        return None
+    key = first[1]
+    for argv in requests:
+        if len(argv) != 3 or argv[1] != key:
+            return None
+    return key
+
+
 def _push_many(left: bool) -> Callable[[Client, list[list[bytes]]], bytes | None]:
     """LPUSH or RPUSH many times (a read of pushes), while none of the keys has a TTL or holds
     another type (then each push runs on its own, as run() runs it): a first loop checks every
@@ -60,9 +76,19 @@ def _push_many(left: bool) -> Callable[[Client, list[list[bytes]]], bytes | None
 
     def push_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
         db = client.db
+        data = db.data
+        key = _the_one_key(requests)
+        if key is not None and not (db.expires and key in db.expires):
+            value = data.get(key)
+            if value is None:
+                value = data[key] = deque()
+            if value.__class__ is deque:  # a queue's producer: one extend, and the lengths count up
+                before = len(value)
+                (value.extendleft if left else value.extend)(map(_ELEMENT, requests))
+                client.server.keyspace.dirty += len(requests)
+                return encode_integers(range(before + 1, len(value) + 1))
         if values_to_squash(db, requests, -3, deque) is None:
             return None
-        data = db.data
         lengths: list[int] = []
         elements = 0
         for argv in requests:

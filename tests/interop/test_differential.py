@@ -1639,6 +1639,11 @@ ONE_COMMAND_READS: list[list[str]] = [
     ["RPUSH tk b", "RPUSH tk c"],  # a list with a TTL keeps it
     ["RPUSH tl c", "RPUSH tl d"],  # an expired list (the run waits 10 ms before this read)
     ["LPUSH k1 x", "LPUSH q y", "LPUSH k1 z"],  # WRONGTYPE, twice
+    ["LPUSH k1 x", "LPUSH k1 y"],  # one key, of another type
+    ["LPUSH nq a", "LPUSH nq b", "LPUSH nq c"],  # one key, new
+    ["RPUSH nr a", "RPUSH nr b", "RPUSH nq d"],
+    ["RPUSH nr c", "RPUSH nr d"],  # one key, there
+    ["LRANGE nq 0 -1", "LRANGE nr 0 -1"],
     ["LRANGE q 0 -1", "LRANGE nolist 0 -1", "LRANGE q 0 0"],
     ["LPOP q", "LPOP q 2", "LPOP nolist", "LPOP q"],
     ["RPUSH pq a b c d e", "RPUSH pq2 x y z"],
