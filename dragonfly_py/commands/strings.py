@@ -7,7 +7,7 @@ from typing import Any
 from dragonfly_py import errors
 from dragonfly_py.commands.keyspecs import FoundKey, spec
 from dragonfly_py.commands.registry import command
-from dragonfly_py.commands.util import add_long_double, parse_int, typed, values_to_squash
+from dragonfly_py.commands.util import add_long_double, parse_int, typed
 from dragonfly_py.protocol.resp import OK, ReplyError, encode_bulk_strings
 from dragonfly_py.server.client import Client
 from dragonfly_py.storage.keyspace import Database
@@ -334,24 +334,38 @@ def _incr_by(client: Client, key: bytes, delta: int) -> int:
 
 def incr_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
     """INCR key, many times, while none of the keys has a TTL and each holds a non-negative
-    integer of under 18 digits or nothing (then no result can overflow): a first loop checks
-    every request, so that nothing changes when one must run on its own (an error in the
-    middle ...), and a second counts. Each request changes its key, so each goes to replicas as
-    sent (Command.many)."""
+    integer of under 18 digits or nothing (then no result can overflow): one loop counts, and a
+    request that must run on its own (an error in the middle, a TTL to keep ...) first undoes
+    what the loop did before it, so that the whole run goes to INCR one by one. Each request
+    changes its key, so each goes to replicas as sent (Command.many)."""
     db = client.db
-    counters = values_to_squash(db, requests, 2, bytes)  # and a TTL to keep: the command itself
-    if counters is None:
-        return None
-    for old in counters:
-        if old is not None and not (old.isdigit() and len(old) < 18 and (old[0] != 48 or len(old) == 1)):
-            return None  # not an integer, or one to parse in full
-    data = db.data
+    data, expires = db.data, db.expires
+    get = data.get
+    olds: list[bytes | None] = []  # what each counted key held: the undo
+    keep = olds.append
     results: list[bytes] = []  # as stored: the replies are these digits, each formatted once
     append = results.append
-    for _, key in requests:
-        old = data.get(key)
-        data[key] = result = b"1" if old is None else b"%d" % (int(old) + 1)
-        append(result)
+    try:
+        for _, key in requests:  # ValueError: a request with other than one key
+            old = get(key)
+            if old is None:
+                new = b"1"
+            elif old.isdigit() and len(old) < 18 and (old[0] != 48 or len(old) == 1):  # AttributeError:
+                new = b"%d" % (int(old) + 1)  # another type (only strings are bytes, with isdigit)
+            else:
+                raise ValueError  # not an integer, or one to parse in full
+            if expires and key in expires:
+                raise ValueError
+            keep(old)
+            data[key] = new
+            append(new)
+    except (ValueError, AttributeError):
+        for argv, old in zip(reversed(requests[: len(olds)]), reversed(olds), strict=True):
+            if old is None:
+                del data[argv[1]]
+            else:
+                data[argv[1]] = old
+        return None
     client.server.keyspace.dirty += len(requests)
     return b":" + b"\r\n:".join(results) + b"\r\n"
 

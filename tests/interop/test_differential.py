@@ -1665,6 +1665,7 @@ ONE_COMMAND_READS: list[list[str]] = [
     ["INCR ce", "INCR ce"],  # an expired counter (the run waits 10 ms before this read)
     ["TTL ct"],
     ["INCR c", "INCR c", "INCR k1", "INCR c"],  # not an integer in the middle
+    ["INCR c", "INCR c3", "INCR q"],  # a list at the end
     ["INCR c", "INCR c c"],  # wrong arity
     ["SADD s a", "SADD s a b", "SADD s c"],
     ["SADD sn a", "SADD sn b c", "SADD sn2 a", "SADD sn a"],  # new keys; one that adds nothing
