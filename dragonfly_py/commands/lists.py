@@ -13,6 +13,7 @@ from dragonfly_py.commands.keyspecs import spec
 from dragonfly_py.commands.registry import command
 from dragonfly_py.commands.util import (
     normalize_range,
+    one_key,
     optional_count,
     parse_int,
     parse_timeout,
@@ -56,18 +57,6 @@ def _pusher(left: bool, only_existing: bool) -> Callable[[Client, list[bytes]], 
 _ELEMENT = itemgetter(2)
 
 
-def _the_one_key(requests: list[list[bytes]]) -> bytes | None:
-    """The key, where every request (KEY ELEMENT) pushes one element to the same key."""
-    first = requests[0]
-    if len(first) != 3:
-        return None
-    key = first[1]
-    for argv in requests:
-        if len(argv) != 3 or argv[1] != key:
-            return None
-    return key
-
-
 def _push_many(left: bool) -> Callable[[Client, list[list[bytes]]], bytes | None]:
     """LPUSH or RPUSH many times (a read of pushes), while none of the keys has a TTL or holds
     another type (then each push runs on its own, as run() runs it): a first loop checks every
@@ -77,7 +66,7 @@ def _push_many(left: bool) -> Callable[[Client, list[list[bytes]]], bytes | None
     def push_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
         db = client.db
         data = db.data
-        key = _the_one_key(requests)
+        key = one_key(requests, 3)
         if key is not None and not (db.expires and key in db.expires):
             value = data.get(key)
             if value is None:

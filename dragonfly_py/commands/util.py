@@ -55,6 +55,20 @@ def parse_timeout(raw: bytes) -> float:
 NOT_POSITIVE = ReplyError("ERR value is out of range, must be positive")
 
 
+def one_key(requests: list[list[bytes]], size: int) -> bytes | None:
+    """The key, where every request (NAME KEY ...) has size arguments and the same key: a run
+    of one command on one key (a queue's producer, a set or hash filled a member at a time),
+    which a squashed form (Command.many) serves with one lookup."""
+    first = requests[0]
+    if len(first) != size:
+        return None
+    key = first[1]
+    for argv in requests:
+        if len(argv) != size or argv[1] != key:
+            return None
+    return key
+
+
 def values_to_squash(
     db: Any, requests: list[list[bytes]], arity: int, kind: type, pairs: bool = False
 ) -> list[Any] | None:

@@ -1677,6 +1677,9 @@ ONE_COMMAND_READS: list[list[str]] = [
     ["SCARD sx", "SISMEMBER sx a", "TTL st"],  # sx lost a with its TTL
     ["SADD sn d", "SADD sn"],  # wrong arity
     ["SADD one x", "SADD k1 y"],
+    ["SADD s1m a", "SADD s1m b", "SADD s1m a", "SADD s1m c"],  # one key, new; a member twice
+    ["SADD s1m c", "SADD s1m d", "SADD s1m d"],  # one key, there
+    ["SADD k1 x", "SADD k1 y"],  # one key, of another type
     ["SPOP one", "SPOP one", "SPOP nos"],
     ["SPOP nos", "SPOP nos2", "SPOP nos"],  # every key missing
     ["SADD s1 a", "SADD s2 b"],
@@ -1686,6 +1689,10 @@ ONE_COMMAND_READS: list[list[str]] = [
     ["HSET h f v", "HSET h g y"],
     ["HSET h2 a 1", "HSET h2 b 2 c 3", "HSET h2 a 9"],
     ["HSET h2 a 1", "HSET k1 f v"],  # WRONGTYPE
+    ["HSET h1f a 1", "HSET h1f b 2", "HSET h1f a 3"],  # one key, new; a field twice
+    ["HSET h1f b 4", "HSET h1f c 5"],  # one key, there
+    ["HSET k1 f v", "HSET k1 g w"],  # one key, of another type
+    ["HGETALL h1f", "SCARD s1m", "SISMEMBER s1m d"],
     ["HSET h2 a 1", "HSET h2 b 2 c"],  # wrong arity
     ["HSET ht a 1", "HSET hx a 1"],
     ["EXPIRE ht 100", "PEXPIRE hx 1"],
