@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from itertools import repeat
 from typing import Any
 
 import numpy
 
 from dragonfly_py import errors
-from dragonfly_py.protocol.resp import BULK_LENGTHS, ReplyError
+from dragonfly_py.protocol.resp import BULK_LENGTHS, ReplyError, encode, encode_bulk_strings
 from dragonfly_py.storage.types import LONG_MAX, LONG_MIN
 
 _INT_RE = re.compile(rb"-?(0|[1-9][0-9]*)")
@@ -124,6 +125,16 @@ def pop_each(client: Any, requests: list[list[bytes]], kind: type, pop: Callable
     value holds an element per request (pops_to_squash), pop(value) for each, as bulk strings in
     wire form; None where the command itself must run."""
     db = client.db
+    count = len(requests)
+    key = one_key(requests, 2)
+    if key is not None and not (db.expires and key in db.expires):
+        value = db.data.get(key)
+        if value is not None and value.__class__ is kind and len(value) >= count:  # a queue's consumer
+            items = list(map(pop, repeat(value, count)))
+            if not value:
+                db.delete(key, changes=0)  # emptied: its pops counted the changes
+            client.server.keyspace.dirty += count
+            return encode_bulk_strings(items, client.resp3) or b"".join([encode(item) for item in items])
     shortest = pops_to_squash(db, requests, kind)
     if not shortest:
         return None if shortest is None else (b"_\r\n" if client.resp3 else b"$-1\r\n") * len(requests)

@@ -1653,6 +1653,14 @@ ONE_COMMAND_READS: list[list[str]] = [
     ["LPOP nolist", "LPOP nolist2", "LPOP nolist"],
     ["LPOP pq", "LPOP nolist"],  # one missing among others
     ["LPOP pq", "LPOP k1"],  # WRONGTYPE
+    ["LPOP k1", "LPOP k1"],  # one key, of another type
+    ["LPOP nolist", "LPOP nolist"],  # one key, missing
+    ["RPUSH lp1 a b c"],
+    ["LPOP lp1", "LPOP lp1"],  # one key
+    ["RPOP lp1", "RPOP lp1"],  # one key, one element short
+    ["RPUSH lp1 " + "y" * 1500 + " z"],
+    ["LPOP lp1", "LPOP lp1"],  # one key, an element of 1 KB or more, emptied
+    ["EXISTS lp1"],
     ["RPOP pq", "RPOP pq", "RPOP pq"],  # runs out
     ["RPOP q", "RPOP nolist", "RPOP q 0"],
     ["INCR c", "INCR c2", "INCR c", "INCR 007"],
@@ -1766,6 +1774,28 @@ def test_reads_of_one_command_match_redis(
     resp3: bool, real_redis: ServerProcess, shared_dragonfly: ServerProcess
 ) -> None:
     assert _one_command_reads(shared_dragonfly, resp3) == _one_command_reads(real_redis, resp3)
+
+
+@pytest.mark.parametrize("which", ["redis", "ours"])
+def test_a_read_of_spops_of_one_set_pops_each_member_once(
+    which: str, real_redis: ServerProcess, shared_dragonfly: ServerProcess
+) -> None:
+    """SPOP's members come in random order, so this read is checked for what both servers give."""
+    server = real_redis if which == "redis" else shared_dragonfly
+    conn = server.connect()
+    try:
+        conn.call("DEL", "spop:s", "spop:t")
+        conn.call("SADD", "spop:s", "a", "b", "c", "d")
+        conn.call("SADD", "spop:t", "a", "b")
+        conn.call("EXISTS", "spop:s")  # after a data command, as in a busy client (see below)
+        conn.send_raw(b"".join(conn.encode(["SPOP", "spop:s"]) for _ in range(3)))
+        popped = [conn.read() for _ in range(3)]
+        assert len(set(popped)) == 3 and sorted(popped + conn.call("SMEMBERS", "spop:s")) == [b"a", b"b", b"c", b"d"]
+        conn.send_raw(b"".join(conn.encode(["SPOP", "spop:t"]) for _ in range(2)))
+        assert sorted(conn.read() for _ in range(2)) == [b"a", b"b"]
+        assert conn.call("EXISTS", "spop:t") == 0  # emptied: gone
+    finally:
+        conn.close()
 
 
 @pytest.mark.parametrize("which", ["redis", "ours"])
