@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from itertools import repeat
 from typing import Any
 
 from dragonfly_py import errors
@@ -17,6 +18,7 @@ from dragonfly_py.commands.sets import parse_numkeys_limit
 from dragonfly_py.commands.util import (
     delete_emptied,
     normalize_range,
+    one_key,
     optional_count,
     parse_float,
     parse_int,
@@ -53,24 +55,29 @@ ZADD_OPTIONS = frozenset({b"nx", b"xx", b"gt", b"lt", b"ch", b"incr"})
 def zadd_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
     """ZADD key score member, many times, while none of the keys has a TTL or holds another type
     and no replica is fed: a ZADD that changes no score goes to no replica, and which ones do is
-    only known after the run (Command.many). A first loop checks every request (its score too:
-    an option such as NX is no number), a second adds."""
+    only known after the run (Command.many). Every request is checked (its score too: an option
+    such as NX is no number) before any adds; a run on one key (a leaderboard fed a member at a
+    time) looks it up once."""
     db = client.db
-    if client.server.primary.feeding or values_to_squash(db, requests, 4, ZSet) is None:
+    if client.server.primary.feeding:
+        return None
+    key = one_key(requests, 4)
+    if key is not None and not (db.expires and key in db.expires):
+        value = db.data.get(key)
+        if value is not None and value.__class__ is not ZSet:
+            return None  # WRONGTYPE: ZADD itself
+    elif values_to_squash(db, requests, 4, ZSet) is None:  # key is None, or has a TTL
         return None
     try:
         scores = [parse_float(argv[2]) for argv in requests]
     except ReplyError:
         return None
-    data = db.data
+    zsets = _zsets_at(db.data, requests, key)
     added: list[int] = []
     append = added.append
     changes = 0
-    for argv, score in zip(requests, scores, strict=True):
-        key, member = argv[1], argv[3]
-        zset = data.get(key)
-        if zset is None:
-            zset = data[key] = ZSet()
+    for zset, argv, score in zip(zsets, requests, scores, strict=True):
+        member = argv[3]
         if zset.scores.get(member) == score:
             append(0)
             continue
@@ -78,6 +85,22 @@ def zadd_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
         changes += 1
     client.server.keyspace.dirty += changes
     return encode_integers(added)
+
+
+def _zsets_at(data: dict[bytes, Any], requests: list[list[bytes]], key: bytes | None) -> Iterable[ZSet]:
+    """The sorted set at each request's key, made where missing; key: the one key of them all."""
+    if key is not None:
+        zset = data.get(key)
+        if zset is None:
+            zset = data[key] = ZSet()
+        return repeat(zset, len(requests))
+    zsets: list[ZSet] = []
+    for argv in requests:
+        zset = data.get(argv[1])
+        if zset is None:
+            zset = data[argv[1]] = ZSet()
+        zsets.append(zset)
+    return zsets
 
 
 @command("zadd", -4, "write denyoom fast", keys=(1, 1, 1), many=zadd_many, **Z)

@@ -1723,6 +1723,10 @@ ONE_COMMAND_READS: list[list[str]] = [
     ["ZADD zs NX 1", "ZADD zs 5 e"],  # an option where the score goes: ZADD itself
     ["ZADD zs abc m", "ZADD zs 1 m"],  # not a float
     ["ZADD zs 1 m", "ZADD k1 1 m"],  # WRONGTYPE
+    ["ZADD k1 1 a", "ZADD k1 2 b"],  # one key, of another type
+    ["ZADD zn 1 a", "ZADD zn x b"],  # one key, new; not a float at the end
+    ["ZADD zn 2 a", "ZADD zn 2 a", "ZADD zn 3 c"],  # one key, there; a score unchanged
+    ["ZRANGE zn 0 -1 WITHSCORES"],
     ["EXPIRE zs2 100", "ZADD zs2 7 y", "ZADD zs 7 y"],
     ["ZADD zs2 8 y", "ZADD zs2 9 z"],  # a sorted set with a TTL keeps it
     ["ZRANGE zs 0 -1 WITHSCORES", "ZRANGE zs2 0 -1 WITHSCORES", "TTL zs2"],
