@@ -99,7 +99,12 @@ def pops_to_squash(db: Any, requests: list[list[bytes]], kind: type) -> int | No
     (then no request changes anything), the length of the shortest value when each holds at
     least an element per request (then each request pops one), else None (values_to_squash's
     reasons, a missing key among others, or a value that may run out: the command itself)."""
-    values = values_to_squash(db, requests, 2, kind)
+    key = one_key(requests, 2)
+    if key is not None and not (db.expires and key in db.expires):  # a queue's consumer: one lookup
+        value = db.data.get(key)
+        values = [value] if value is None or value.__class__ is kind else None
+    else:
+        values = values_to_squash(db, requests, 2, kind)
     if values is None:
         return None
     missing = values.count(None)
@@ -126,18 +131,22 @@ def pop_each(client: Any, requests: list[list[bytes]], kind: type, pop: Callable
     wire form; None where the command itself must run."""
     db = client.db
     count = len(requests)
+    nils = (b"_\r\n" if client.resp3 else b"$-1\r\n") * count
     key = one_key(requests, 2)
-    if key is not None and not (db.expires and key in db.expires):
+    if key is not None and not (db.expires and key in db.expires):  # a queue's consumer
         value = db.data.get(key)
-        if value is not None and value.__class__ is kind and len(value) >= count:  # a queue's consumer
-            items = list(map(pop, repeat(value, count)))
-            if not value:
-                db.delete(key, changes=0)  # emptied: its pops counted the changes
-            client.server.keyspace.dirty += count
-            return encode_bulk_strings(items, client.resp3) or b"".join([encode(item) for item in items])
+        if value is None:
+            return nils
+        if value.__class__ is not kind or len(value) < count:
+            return None
+        items = list(map(pop, repeat(value, count)))
+        if not value:
+            db.delete(key, changes=0)  # emptied: its pops counted the changes
+        client.server.keyspace.dirty += count
+        return encode_bulk_strings(items, client.resp3) or b"".join([encode(item) for item in items])
     shortest = pops_to_squash(db, requests, kind)
     if not shortest:
-        return None if shortest is None else (b"_\r\n" if client.resp3 else b"$-1\r\n") * len(requests)
+        return None if shortest is None else nils
     data = db.data
     parts: list[bytes] = []
     append = parts.append

@@ -1718,6 +1718,8 @@ ONE_COMMAND_READS: list[list[str]] = [
     ["ZPOPMIN zz", "ZPOPMIN nozz"],  # one missing among others
     ["ZPOPMAX zz", "ZPOPMAX zz", "ZPOPMAX zz"],  # runs out
     ["ZPOPMIN k1", "ZPOPMIN zz"],  # WRONGTYPE
+    ["ZPOPMIN k1", "ZPOPMIN k1"],  # one key, of another type
+    ["ZPOPMIN nozz", "ZPOPMIN nozz"],  # one key, missing
     ["ZADD zs 1 a", "ZADD zs 2 b", "ZADD zs 1 a", "ZADD zs 3 a"],  # new, new, unchanged, moved
     ["ZADD zs 2 c", "ZADD zs 2.5 b", "ZADD zs -inf d", "ZADD zs2 1 x"],  # ties, floats, a new key
     ["ZADD zs NX 1", "ZADD zs 5 e"],  # an option where the score goes: ZADD itself
