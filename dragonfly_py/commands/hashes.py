@@ -33,7 +33,8 @@ def _drop_if_empty(client: Client, key: bytes, value: dict[bytes, bytes]) -> Non
 def hset_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
     """HSET key field value ..., many times, while none of the keys has a TTL or holds another
     type: a first loop checks every request, so that nothing changes when one must run on its
-    own, and a second sets. Each HSET changes the dataset (Redis counts every field it sets, new
+    own, and a second sets (a run of a field each to one key, one_key: one check and one
+    lookup). Each HSET changes the dataset (Redis counts every field it sets, new
     or not), so each goes to replicas as sent (Command.many)."""
     db = client.db
     data = db.data

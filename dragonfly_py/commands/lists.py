@@ -60,7 +60,8 @@ _ELEMENT = itemgetter(2)
 def _push_many(left: bool) -> Callable[[Client, list[list[bytes]]], bytes | None]:
     """LPUSH or RPUSH many times (a read of pushes), while none of the keys has a TTL or holds
     another type (then each push runs on its own, as run() runs it): a first loop checks every
-    request, so that nothing changes when one cannot run here, and a second pushes. Each
+    request, so that nothing changes when one cannot run here, and a second pushes (a run of
+    an element each to one key, one_key: one check and one extend). Each
     request pushes at least one element, so each goes to replicas as sent (Command.many)."""
 
     def push_many(client: Client, requests: list[list[bytes]]) -> bytes | None:

@@ -33,7 +33,8 @@ def ordered(client: Client, members: set[bytes]) -> list[bytes]:
 def sadd_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
     """SADD key member ..., many times, while none of the keys has a TTL or holds another type,
     and no replica is fed: a SADD that adds nothing goes to no replica, and which ones add is
-    only known after the run (Command.many). A first loop checks every request, a second adds."""
+    only known after the run (Command.many). A first loop checks every request, a second adds;
+    a run of a member each to one key (one_key) has one check and one lookup."""
     db = client.db
     if client.server.primary.feeding:
         return None
