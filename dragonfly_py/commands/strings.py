@@ -8,7 +8,7 @@ from dragonfly_py import errors
 from dragonfly_py.commands.keyspecs import FoundKey, spec
 from dragonfly_py.commands.registry import command
 from dragonfly_py.commands.util import add_long_double, parse_int, typed
-from dragonfly_py.protocol.resp import OK, ReplyError, encode_bulk_strings
+from dragonfly_py.protocol.resp import BULK_LENGTHS, OK, ReplyError
 from dragonfly_py.server.client import Client
 from dragonfly_py.storage.keyspace import Database
 from dragonfly_py.storage.types import LONG_MAX, LONG_MIN
@@ -45,26 +45,39 @@ def expire_at_ms(now: int, unit: bytes, amount_raw: bytes, command_name: str) ->
 
 def get_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
     """GET key, many times, while none of the keys has a TTL or holds a value that is no string
-    or one of 1 KB or more: the lookups in one C pass (map), the replies formatted as a row
-    (encode_bulk_strings), whose joins refuse a value that is no string (TypeError)."""
+    or one of 1 KB or more. One loop takes every step: on CPython 3.11 a C pass over the
+    requests per step (lengths, keys, values, types) costs more than the loop's opcodes. The
+    replies are joined on CRLF: "$<len>", value, ... and "$-1" (or "_") for a miss."""
     db = client.db
+    if db.expires:
+        try:
+            keys = [key for _, key in requests]
+        except ValueError:
+            return None
+        if not db.expires.keys().isdisjoint(keys):
+            return None  # lazy expiry: GET itself
+    get = db.data.get
+    nil = b"_" if client.resp3 else b"$-1"
+    parts: list[bytes] = []
+    append, extend = parts.append, parts.extend
+    misses = 0
     try:
-        keys = [key for _, key in requests]
-    except ValueError:  # a request with other than one key
+        for _, key in requests:  # ValueError: a request with other than one key
+            value = get(key)
+            if value is None:
+                misses += 1
+                append(nil)
+            elif value.__class__ is bytes:
+                extend((BULK_LENGTHS[len(value)], value))  # IndexError: 1 KB or more
+            else:
+                return None  # WRONGTYPE in the middle
+    except (ValueError, IndexError):
         return None
-    if db.expires and not db.expires.keys().isdisjoint(keys):
-        return None  # lazy expiry: GET itself
-    values = list(map(db.data.get, keys))
-    try:
-        wire = encode_bulk_strings(values, client.resp3)  # None: a value of 1 KB or more
-    except TypeError:
-        return None  # WRONGTYPE in the middle: GET itself
-    if wire is not None:
-        misses = values.count(None)
-        keyspace = client.server.keyspace
-        keyspace.misses += misses
-        keyspace.hits += len(values) - misses
-    return wire
+    parts.append(b"")
+    keyspace = client.server.keyspace
+    keyspace.misses += misses
+    keyspace.hits += len(requests) - misses
+    return b"\r\n".join(parts)
 
 
 def set_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
