@@ -9,7 +9,7 @@ from typing import Any
 from dragonfly_py import errors
 from dragonfly_py.commands.keys import scan_generic
 from dragonfly_py.commands.registry import command
-from dragonfly_py.commands.util import add_long_double, one_key, parse_int, typed, values_to_squash
+from dragonfly_py.commands.util import add_long_double, one_key_value, parse_int, typed, values_to_squash
 from dragonfly_py.protocol.resp import OK, Map, ReplyError, encode_integers
 from dragonfly_py.server.client import Client
 from dragonfly_py.storage.types import LONG_MAX, LONG_MIN
@@ -40,19 +40,15 @@ def hset_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
     data = db.data
     added: list[int] = []
     append = added.append
-    key = one_key(requests, 4)
-    if key is not None and not (db.expires and key in db.expires):
-        value = data.get(key)
-        if value is None:
-            value = data[key] = {}
-        if value.__class__ is dict:  # a field at a time to one hash: one lookup
+    value = one_key_value(db, requests, 4, dict)
+    if value is not None:  # a field at a time to one hash: one lookup
+        size = len(value)
+        for _, _, field, item in requests:
+            value[field] = item
+            append(len(value) - size)
             size = len(value)
-            for _, _, field, item in requests:
-                value[field] = item
-                append(len(value) - size)
-                size = len(value)
-            client.server.keyspace.dirty += len(requests)
-            return encode_integers(added)
+        client.server.keyspace.dirty += len(requests)
+        return encode_integers(added)
     if values_to_squash(db, requests, -4, dict, pairs=True) is None:
         return None
     for argv in requests:

@@ -13,7 +13,7 @@ from dragonfly_py.commands.keyspecs import spec
 from dragonfly_py.commands.registry import command
 from dragonfly_py.commands.util import (
     normalize_range,
-    one_key,
+    one_key_value,
     optional_count,
     parse_int,
     parse_timeout,
@@ -67,16 +67,12 @@ def _push_many(left: bool) -> Callable[[Client, list[list[bytes]]], bytes | None
     def push_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
         db = client.db
         data = db.data
-        key = one_key(requests, 3)
-        if key is not None and not (db.expires and key in db.expires):
-            value = data.get(key)
-            if value is None:
-                value = data[key] = deque()
-            if value.__class__ is deque:  # a queue's producer: one extend, and the lengths count up
-                before = len(value)
-                (value.extendleft if left else value.extend)(map(_ELEMENT, requests))
-                client.server.keyspace.dirty += len(requests)
-                return encode_integers(range(before + 1, len(value) + 1))
+        value = one_key_value(db, requests, 3, deque)
+        if value is not None:  # a queue's producer: one extend, and the lengths count up
+            before = len(value)
+            (value.extendleft if left else value.extend)(map(_ELEMENT, requests))
+            client.server.keyspace.dirty += len(requests)
+            return encode_integers(range(before + 1, len(value) + 1))
         if values_to_squash(db, requests, -3, deque) is None:
             return None
         lengths: list[int] = []

@@ -9,7 +9,7 @@ from dragonfly_py.commands.hashes import random_member, random_members
 from dragonfly_py.commands.keys import scan_generic
 from dragonfly_py.commands.keyspecs import spec
 from dragonfly_py.commands.registry import command
-from dragonfly_py.commands.util import one_key, optional_count, parse_int, pop_each, typed, values_to_squash
+from dragonfly_py.commands.util import one_key_value, optional_count, parse_int, pop_each, typed, values_to_squash
 from dragonfly_py.protocol.resp import ReplyError, SetReply, encode_integers
 from dragonfly_py.server.client import Client
 from dragonfly_py.storage.types import encoding_name
@@ -41,19 +41,15 @@ def sadd_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
     data = db.data
     added: list[int] = []
     append = added.append
-    key = one_key(requests, 3)
-    if key is not None and not (db.expires and key in db.expires):
-        value = data.get(key)
-        if value is None:
-            value = data[key] = set()
-        if value.__class__ is set:  # a member at a time to one set: one lookup
-            add, size = value.add, len(value)
-            for argv in requests:
-                add(argv[2])
-                append(len(value) - size)
-                size = len(value)
-            client.server.keyspace.dirty += sum(added)
-            return encode_integers(added)
+    value = one_key_value(db, requests, 3, set)
+    if value is not None:  # a member at a time to one set: one lookup
+        add, size = value.add, len(value)
+        for argv in requests:
+            add(argv[2])
+            append(len(value) - size)
+            size = len(value)
+        client.server.keyspace.dirty += sum(added)
+        return encode_integers(added)
     if values_to_squash(db, requests, -3, set) is None:
         return None
     for argv in requests:

@@ -70,6 +70,18 @@ def one_key(requests: list[list[bytes]], size: int) -> bytes | None:
     return key
 
 
+def one_key_value(db: Any, requests: list[list[bytes]], size: int, kind: type) -> Any:
+    """The value at the one key of a run (one_key), made empty where missing, for a squashed form
+    that adds to it; None when the run has more keys, or its key has a TTL or another type."""
+    key = one_key(requests, size)
+    if key is None or (db.expires and key in db.expires):
+        return None
+    value = db.data.get(key)
+    if value is None:
+        value = db.data[key] = kind()
+    return value if value.__class__ is kind else None
+
+
 def values_to_squash(
     db: Any, requests: list[list[bytes]], arity: int, kind: type, pairs: bool = False
 ) -> list[Any] | None:
