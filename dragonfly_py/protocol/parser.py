@@ -63,7 +63,8 @@ class RequestParser:
         "_maybe_done",
         "_began_clean",
         "error",
-        "strict",
+        "_strict",
+        "_at_rest",
         "max_bulk_len",
         "max_query_buffer",
     )
@@ -82,15 +83,33 @@ class RequestParser:
         self._maybe_done: list[bytes] | None = None
         self._began_clean = False  # the last read began where a request begins (see exact_read)
         self.error: str | None = None
-        self.strict = False  # unauthenticated client: Redis's smaller limits
+        self._strict = False
+        # Nothing above keeps a read from feed's shortest path: no pure parser, not inside a
+        # request, not strict, no error. Kept by _settle_rest wherever they may change, so each
+        # read asks one flag instead of four (~300 instructions less per request at -P1).
+        self._at_rest = True
         self.max_bulk_len = max_bulk_len
         self.max_query_buffer = max_query_buffer
+
+    @property
+    def strict(self) -> bool:
+        """An unauthenticated client: Redis's smaller limits."""
+        return self._strict
+
+    @strict.setter
+    def strict(self, value: bool) -> None:
+        self._strict = value
+        self._settle_rest()
+
+    def _settle_rest(self) -> None:
+        self._at_rest = self._pure is None and not self._mid_request and not self._strict and self.error is None
 
     @property
     def buffered(self) -> int:
         """Bytes received but not yet part of a complete request (qbuf in CLIENT LIST)."""
         if self._maybe_done is not None:
             self._settle()
+            self._settle_rest()
         return len(self._pure) if self._pure is not None else self._held_size
 
     def exact_read(self, data: bytes) -> bool:
@@ -106,7 +125,9 @@ class RequestParser:
         start is not known: the answer lets the next read begin clean."""
         if self._pure is not None or self.error is not None or self._reader.has_data():
             return False
-        return self._ends_between_requests() and self._began_clean and data[0] == 0x2A
+        between = self._ends_between_requests()
+        self._settle_rest()
+        return between and self._began_clean and data[0] == 0x2A
 
     def _ends_between_requests(self) -> bool:
         """Whether hiredis, its buffer empty, stands between requests: it consumes the whole
@@ -133,14 +154,7 @@ class RequestParser:
         return False
 
     def feed(self, data: bytes) -> list[list[bytes]]:
-        if (
-            data
-            and data[0] == 0x2A
-            and self._pure is None
-            and not self._mid_request
-            and not self.strict
-            and self.error is None
-        ):
+        if self._at_rest and data and data[0] == 0x2A:
             # The commonest read: one whole request, where hiredis stands between requests.
             # _big_array_in, inline. A count of one digit and no other '*' (the commonest read)
             # means no big header, and these two looks cost less than the search.
@@ -171,10 +185,15 @@ class RequestParser:
                 self._clear_held()
             self._began_clean = True
             return [request]
+        requests = self._feed_general(data)
+        self._settle_rest()
+        return requests
+
+    def _feed_general(self, data: bytes) -> list[list[bytes]]:
         self._began_clean = False
         if self.error is not None:
             return []
-        if self._pure is not None or self.strict:
+        if self._pure is not None or self._strict:
             return self._feed_pure(data)
         if not data:
             return []
@@ -230,6 +249,8 @@ class RequestParser:
             self._mid_request = True
             self._returned_since_empty += len(out)
             self._check_partial()
+        # _settle_rest, inline: here nothing is pure or strict (feed took the read to hiredis).
+        self._at_rest = not self._mid_request and self.error is None
         return out
 
     @staticmethod
@@ -251,7 +272,9 @@ class RequestParser:
         """hiredis refused the read, or read it otherwise than Redis: replay it in the pure
         parser, which runs the requests before the bad one and words the error as Redis does."""
         self._hold(data)
-        return self._take_over_from_hiredis()
+        requests = self._take_over_from_hiredis()
+        self._settle_rest()
+        return requests
 
     def _misframed(self, data: bytes, count: int) -> bool:
         """Whether hiredis read one of the read's requests otherwise than Redis would:

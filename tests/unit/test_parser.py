@@ -206,6 +206,19 @@ def test_unauthenticated_limits() -> None:
     assert parser.error == "Protocol error: unauthenticated multibulk length"
 
 
+def test_a_client_that_authenticates_gets_the_full_limits_at_once() -> None:
+    parser = RequestParser()
+    parser.strict = True
+    assert parser.feed(encode([b"AUTH", b"pw"])) == [[b"AUTH", b"pw"]]
+    parser.strict = False
+    mset = [b"MSET", *[b"k"] * 20]  # over the unauthenticated count, and through hiredis now
+    assert parser.feed(encode(mset)) == [mset]
+    assert parser.error is None
+    parser.strict = True  # as RESET or AUTH failing would not, but the limits follow the flag
+    parser.feed(b"*20\r\n")
+    assert parser.error == "Protocol error: unauthenticated multibulk length"
+
+
 def test_oversized_bulk_refused_before_it_arrives() -> None:
     parser = RequestParser(max_bulk_len=2 * 1024 * 1024)
     parser.feed(b"*2\r\n$3\r\nSET\r\n$100000000\r\n" + b"x" * (2 * 1024 * 1024))
