@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterable
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
@@ -21,24 +20,25 @@ if TYPE_CHECKING:
 NO_DIRECT_COMMANDS: dict[bytes, Command] = {}
 
 
-def send_unsent(conns: Iterable[ClientConnection], stats: Stats) -> None:
-    """One write per connection of what this event-loop pass queued for it (Server.write_unsent),
+def send_unsent(conns: list[ClientConnection], stats: Stats) -> None:
+    """One write per connection of what this event-loop pass queued for it (Server.schedule_write),
     counted in the stats once for them all; then the output buffer limit, on what the socket did
-    not take. One loop for them all: a method call per connection was a tenth of a request's work
-    at -P1, and this loop's body still costs about as much as the write it makes."""
+    not take. Empties conns, Server.unsent itself, which the loop calls this with: a method call
+    per pass, or per connection, costs about as much at -P1 as this loop's body, which costs about
+    as much as the write it makes."""
     writes = sent = 0
-    for conn in conns:
+    for conn in conns:  # also those a write's closed connection queued (a list's loop takes them)
         unsent = conn.unsent
         if not unsent or conn.closed:
             continue
         payload = b"".join(unsent)  # the one reply itself where there is one (no copy)
         unsent.clear()
-        transport = conn.transport
-        transport.write(payload)
+        conn.transport.write(payload)
         writes += 1
         sent += len(payload)
         if conn.backlogged:
             conn.check_output_limit()
+    conns.clear()
     stats.writes_processed += writes
     stats.net_output_bytes += sent
 
@@ -63,7 +63,7 @@ class ClientConnection(asyncio.Protocol):
             max_query_buffer=server.config["client-query-buffer-limit"],
         )
         self.pending: list[list[bytes]] = []  # requests waiting behind a blocked one
-        self.unsent: list[bytes] = []  # replies of this event-loop pass (Server.write_unsent)
+        self.unsent: list[bytes] = []  # replies of this event-loop pass (send_unsent)
         self.closed = False
         self._soft_limit_since: float | None = None
         # Output the socket has not taken yet: the transport says so (pause_writing at a high-water
@@ -71,8 +71,8 @@ class ClientConnection(asyncio.Protocol):
         self.backlogged = False
         self._direct = NO_DIRECT_COMMANDS  # direct_commands() as of server.state_epoch ...
         self._direct_epoch = -1  # ... this one
-        self._lane_epoch = -1  # server.state_epoch up to which run_one or run_many may serve a read
-        self._lone_commands = DIRECT_COMMANDS  # those run_one may serve (no writes while feeding)
+        self._lane_epoch = -1  # server.state_epoch up to which data_received may serve a read itself
+        self._lone_commands = DIRECT_COMMANDS  # those a read of one request may run (no writes while feeding)
 
     # -- asyncio callbacks -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -114,59 +114,32 @@ class ClientConnection(asyncio.Protocol):
         if self.closed:
             return
         server = self.server
-        server.keyspace.cached_now = None  # the commands of this read see a time of their own
+        keyspace = server.keyspace
+        keyspace.cached_now = None  # the commands of this read see a time of their own
         stats = server.stats
         stats.reads_processed += 1
         stats.net_input_bytes += len(data)
         parser = self.parser
         requests = parser.feed(data)
-        if self._lane_epoch == server.state_epoch and parser.error is None and requests:
-            argv = requests[0]
-            if len(requests) == 1:
-                cmd = self._lone_commands.get(argv[0])
-                if cmd is not None and (len(argv) == cmd.arity or -len(argv) <= cmd.arity < 0):
-                    self.run_one(cmd, argv)
-                    return
-            else:
-                cmd = DIRECT_COMMANDS.get(argv[0])
-                if cmd is not None and self.run_many(cmd, requests, data):
-                    return
-        self.serve_read(data, requests)
-
-    def serve_read(self, data: bytes, requests: list[list[bytes]]) -> None:
-        """A read in general: any number of requests, a protocol error, replicas to feed."""
+        if self._lane_epoch != server.state_epoch or parser.error is not None or not requests:
+            self.serve_read(data, requests)
+            return
+        argv = requests[0]
+        if len(requests) > 1:
+            cmd = DIRECT_COMMANDS.get(argv[0])
+            if cmd is None or not self.run_many(cmd, requests, data):
+                self.serve_read(data, requests)
+            return
+        cmd = self._lone_commands.get(argv[0])
+        if cmd is None or (len(argv) != cmd.arity and not -len(argv) <= cmd.arity < 0):
+            self.serve_read(data, requests)
+            return
+        # One request of a direct command while nothing needs run()'s care: no blocked or
+        # pending requests, and no write while replicas are fed (see direct_commands); a read's
+        # expired keys feed their DELs themselves (Primary.add_effect). It is the commonest read
+        # at pipeline depth 1, so this is run() and flush() for it, inline (write() too): as a
+        # method of its own it cost ~550 instructions more per request, of ~23k.
         client = self.client
-        server = self.server
-        if requests:
-            if client.blocked is not None or self.pending:
-                self.pending.extend(requests)
-            elif server.primary.feeding and len(requests) > 1:  # one request: nothing to gain
-                primary = server.primary
-                primary.begin_batch(client, requests, data, self.parser)
-                self.run(requests)
-                primary.end_batch()
-            else:
-                self.run(requests)
-        if self.parser.error is not None:
-            self._protocol_error(self.parser.error)
-        output = client.output
-        if output and not client.close_after_reply and not self.closed:  # flush(), inline: every
-            self.write(output[0] if len(output) == 1 else b"".join(output))  # read runs this
-            output.clear()
-        elif output or client.close_after_reply:  # closing, or closed during the read
-            self.flush()
-        if server.pending_flush:  # replies and pushes the read queued for other clients
-            server.flush_pending(replication=False)
-
-    def run_one(self, cmd: Command, argv: list[bytes]) -> None:
-        """A read of one request for a direct command while nothing needs run()'s care: no
-        blocked or pending requests, and no write while replicas are fed (see direct_commands);
-        a read's expired keys feed their DELs themselves (Primary.add_effect). It is the
-        commonest read at pipeline depth 1, so this is run() and flush() for it, inline (write()
-        too)."""
-        client = self.client
-        server = self.server
-        keyspace = server.keyspace
         server.current_client = client
         keyspace.counting_lookups = cmd.reads_keys
         mark = perf_counter_ns()
@@ -206,6 +179,31 @@ class ClientConnection(asyncio.Protocol):
             server.unsent.append(self)
         unsent.append(wire)
         if server.pending_flush:
+            server.flush_pending(replication=False)
+
+    def serve_read(self, data: bytes, requests: list[list[bytes]]) -> None:
+        """A read in general: any number of requests, a protocol error, replicas to feed."""
+        client = self.client
+        server = self.server
+        if requests:
+            if client.blocked is not None or self.pending:
+                self.pending.extend(requests)
+            elif server.primary.feeding and len(requests) > 1:  # one request: nothing to gain
+                primary = server.primary
+                primary.begin_batch(client, requests, data, self.parser)
+                self.run(requests)
+                primary.end_batch()
+            else:
+                self.run(requests)
+        if self.parser.error is not None:
+            self._protocol_error(self.parser.error)
+        output = client.output
+        if output and not client.close_after_reply and not self.closed:  # flush(), inline: every
+            self.write(output[0] if len(output) == 1 else b"".join(output))  # read runs this
+            output.clear()
+        elif output or client.close_after_reply:  # closing, or closed during the read
+            self.flush()
+        if server.pending_flush:  # replies and pushes the read queued for other clients
             server.flush_pending(replication=False)
 
     def run_many(self, cmd: Command, requests: list[list[bytes]], data: bytes) -> bool:
@@ -398,8 +396,8 @@ class ClientConnection(asyncio.Protocol):
         of the client or server needs them: the checks only matter once something changed it,
         and no direct command changes any of it (kept until server.state_epoch moves on).
         A read of one direct command, or of one such command many times, may skip run() too
-        (run_one, run_many) while nothing waits before it; while replicas are fed, run_one
-        serves no write, whose effect only run() propagates, and run_many feeds the writes
+        (data_received, run_many) while nothing waits before it; while replicas are fed,
+        data_received serves no lone write, whose effect only run() propagates, and run_many feeds the writes
         itself (Primary.update_feeding moves the epoch on)."""
         client, server = self.client, self.server
         self._direct_epoch = server.state_epoch
@@ -447,7 +445,7 @@ class ClientConnection(asyncio.Protocol):
 
     def write(self, payload: bytes) -> None:
         """Queue payload for the socket: the replies of the connections served in this event-loop
-        pass are written after the pass's reads (Server.write_unsent; run_one has this inline)."""
+        pass are written after the pass's reads (send_unsent; data_received has this inline)."""
         if not self.unsent:
             self.server.queue_write(self)
         self.unsent.append(payload)
@@ -489,7 +487,7 @@ class ClientConnection(asyncio.Protocol):
         """Stop serving this client at once; abort drops output a stuck reader never takes."""
         if not self.closed:
             if not abort:
-                send_unsent((self,), self.server.stats)  # a QUIT's +OK, a protocol error's text
+                send_unsent([self], self.server.stats)  # a QUIT's +OK, a protocol error's text
             self.closed = True
             self.unsent.clear()
             self.server.remove_client(self.client)

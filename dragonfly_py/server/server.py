@@ -156,7 +156,7 @@ class Server:
         self.primary = Primary(self)  # the stream, backlog and attached replicas (every role)
         self.master_link: Any = None  # MasterLink while we are a replica
         self.pending_flush_replication = False
-        self.unsent: list[ClientConnection] = []  # connections with replies to write (write_unsent)
+        self.unsent: list[ClientConnection] = []  # connections with replies to write (send_unsent)
         self.writes_paused = False  # a graceful shutdown waits for replicas
         self.pause: ClientPause | None = None  # CLIENT PAUSE
         self.held_by_pause: list[ClientConnection] = []
@@ -228,17 +228,13 @@ class Server:
         self.unsent.append(conn)
 
     def schedule_write(self) -> None:
-        """The first connection of this event-loop pass queued a write: write_unsent runs once
-        the pass has served its reads."""
-        asyncio.get_running_loop().call_soon(self.write_unsent)
-
-    def write_unsent(self) -> None:
-        """Write every connection's replies of the pass, one after another, as Redis's beforeSleep
-        does: written between two reads, each reply woke a client that had gone back to sleep, and
-        the wake-up across CPUs (an IPI, a VM exit under a hypervisor) cost the writer a fifth of
-        the server's CPU at -P16 here (perf), against a twentieth once the writes come together."""
-        conns, self.unsent = self.unsent, []
-        send_unsent(conns, self.stats)
+        """The first connection of this event-loop pass queued a write: send_unsent writes the
+        pass's replies, one after another, once the pass has served its reads, as Redis's
+        beforeSleep does. Written between two reads, each reply woke a client that had gone back
+        to sleep, and the wake-up across CPUs (an IPI, a VM exit under a hypervisor) cost the
+        writer a fifth of the server's CPU at -P16 here (perf), against a twentieth once the
+        writes come together."""
+        asyncio.get_running_loop().call_soon(send_unsent, self.unsent, self.stats)
 
     def output_limit_for(self, client: Client) -> OutputBufferLimit | None:
         limits = self.config["client-output-buffer-limit"]

@@ -219,7 +219,7 @@ def test_idle_time_and_timeout_follow_the_last_command(tmp_path) -> None:
         busy.call("CLIENT", "SETNAME", "busy")
         start = time.monotonic()
         while time.monotonic() - start < 1.5:  # busy keeps talking, idle says nothing
-            busy.call("SET", "k", "v")  # through the one-request lane (run_one)
+            busy.call("SET", "k", "v")  # through the one-request lane (data_received)
             busy.call("MGET", "k", "k")  # through run()
             time.sleep(0.2)
         admin = redis.Redis(port=server.port)

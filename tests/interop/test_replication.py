@@ -518,7 +518,7 @@ HOMOGENEOUS_READS: list[list[bytes]] = [
     [_encode("DEBUG", "SLEEP", "0.2")],
     [_many("INCR", "px:0", times=3)],
     [_many("GET", "px:{i}", times=3)],
-    [_encode("GET", "one")],  # a read of one request (run_one) expires a key
+    [_encode("GET", "one")],  # a read of one request (the lane in data_received) expires a key
     [_many("GET", "sq:{i}", times=20)],
 ]
 
