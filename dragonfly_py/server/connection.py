@@ -173,11 +173,21 @@ class ClientConnection(asyncio.Protocol):
                 server.count_error(reply)
             wire = encode(reply, client.resp3)
         unsent = self.unsent
-        if not unsent:  # server.queue_write, inline
-            if not server.unsent:
-                server.schedule_write()
-            server.unsent.append(self)
-        unsent.append(wire)
+        if not unsent and not self.backlogged:
+            # Written at once: at -P1 a pass of the loop serves ~1.5 reads (50 clients), so the
+            # write deferred to its end (send_unsent) paid a pass's call for little, and each
+            # reply wakes its client anyway: 2-3.5% less server CPU per -P1 request here.
+            self.transport.write(wire)
+            stats.writes_processed += 1
+            stats.net_output_bytes += len(wire)
+            if self.backlogged:  # the socket did not take it all
+                self.check_output_limit()
+        else:
+            if not unsent:  # server.queue_write, inline
+                if not server.unsent:
+                    server.schedule_write()
+                server.unsent.append(self)
+            unsent.append(wire)
         if server.pending_flush:
             server.flush_pending(replication=False)
 

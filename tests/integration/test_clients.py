@@ -295,6 +295,25 @@ def test_pubsub_output_buffer_limit_disconnects_slow_subscriber(tmp_path, limit:
         server.stop()
 
 
+def test_a_reply_written_at_once_is_held_to_the_normal_output_limit(tmp_path) -> None:
+    # A read of one GET writes its reply at once (not at the end of the loop's pass); what the
+    # socket does not take must still count against the limit, with no later write to check it.
+    server = start_dragonfly(tmp_path, "--client-output-buffer-limit", "normal 1mb 0 0")
+    try:
+        r = redis.Redis(port=server.port)
+        r.set("big", b"x" * (16 * 1024 * 1024))
+        reader = server.connect()
+        reader.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        assert reader.call("PING") == b"PONG"  # a connection's first read sets up its direct commands
+        reader.send_raw(RawConnection.encode(["GET", "big"]))  # and never reads the reply
+        wait_for(lambda: r.info("stats")["client_output_buffer_limit_disconnections"] == 1, timeout=10)
+        assert r.dbsize() == 1
+        reader.close()
+        r.close()
+    finally:
+        server.stop()
+
+
 def test_maxclients(tmp_path) -> None:
     server = start_dragonfly(tmp_path, "--maxclients", "2")
     try:
