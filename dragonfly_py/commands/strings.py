@@ -220,12 +220,35 @@ def mget(client: Client, argv: list[bytes]) -> list[bytes | None]:
     return out
 
 
+def mset_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
+    """MSET key value [key value ...], many times: Database.set_pairs inline, one loop for the
+    run. A request with a key short of its value stops the loop before it sets anything and
+    hands the whole run back to MSET one by one, as set_many does (the requests before it set
+    their keys again to the same values)."""
+    db = client.db
+    update, expires = db.data.update, db.expires
+    changes = 0
+    for argv in requests:
+        if not len(argv) & 1 or len(argv) == 1:  # MSET's arity: a value for each key, and one key
+            return None
+        keys = argv[1::2]
+        update(zip(keys, argv[2::2], strict=True))
+        if expires:
+            for key in keys:
+                expires.pop(key, None)
+        changes += len(keys)
+    client.server.keyspace.dirty += changes
+    count = len(requests)
+    return _OKS[count] if count < len(_OKS) else _OKS[1] * count
+
+
 @command(
     "mset",
     -3,
     "write denyoom",
     keys=(1, -1, 2),
     group="string",
+    many=mset_many,
     key_flags="OW update",
     tips="request_policy:multi_shard response_policy:all_succeeded",
 )

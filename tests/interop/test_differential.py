@@ -1733,6 +1733,13 @@ ONE_COMMAND_READS: list[list[str]] = [
     ["ZADD zs2 8 y", "ZADD zs2 9 z"],  # a sorted set with a TTL keeps it
     ["ZRANGE zs 0 -1 WITHSCORES", "ZRANGE zs2 0 -1 WITHSCORES", "TTL zs2"],
     ["MSET m1 1 m2 2", "MSET m3 3"],
+    ["MSET m1 a m1 b", "MSET m2 c m4 d m1 e"],  # a key twice: the last pair wins
+    ["SET mt v EX 100", "LPUSH ml x"],
+    ["MSET mt w ml y", "MSET m5 f"],  # drops mt's TTL; overwrites a list
+    ["TTL mt", "TYPE ml", "GET ml"],
+    ["MSET m6 1 m7 2", "MSET m6 9 m8", "MSET m9 3"],  # a key short of its value, after a pair
+    ["MSET m6 1", "MSET"],  # wrong arity at the end
+    ["MGET m1 m2 m4 m5 m6 m7 m8 m9"],
     ["PING", "PING"],
     ["ECHO a", "ECHO b"],
 ]
@@ -1762,7 +1769,7 @@ def _one_command_reads(server: ServerProcess, resp3: bool) -> tuple[list[object]
         stats.close()
     counters = [("keyspace_hits",), ("keyspace_misses",), ("expired_keys",), ("rdb_changes_since_last_save",)]
     counters += [("cmdstat_get", "calls"), ("cmdstat_set", "calls")]
-    squashed = ("lpush", "lpop", "incr", "hset", "zadd", "zpopmin", "sadd", "spop")
+    squashed = ("lpush", "lpop", "incr", "hset", "zadd", "zpopmin", "sadd", "spop", "mset")
     counters += [(f"cmdstat_{name}", "calls") for name in squashed]
     counters += [("cmdstat_lpush", "failed_calls"), ("cmdstat_incr", "failed_calls")]
     counters += [("errorstat_WRONGTYPE", "count"), ("errorstat_ERR", "count"), ("total_error_replies",)]

@@ -514,6 +514,8 @@ HOMOGENEOUS_READS: list[list[bytes]] = [
     [_many("RPUSH", "pl", "a{i}"), _many("LPOP", "pl"), _many("RPOP", "nopl:{i}")],  # pops all, or none
     [_many("HSET", "hh", "f{i}", "v"), _many("ZADD", "zq", "{i}", "m{i}"), _many("ZPOPMIN", "zq", times=4)],
     [_many("ZPOPMAX", "nozq:{i}", times=4)],
+    [_many("MSET", "ms:{i}", "a", "mt:{i}", "b")],
+    [_many("MSET", "mx:{i}", "v", times=3) + _encode("MSET", "mx:9") + _many("MSET", "mx:{i}", "w", times=2)],
     [_many("SET", "px:{i}", "v", "PX", "100", times=3), _encode("SET", "one", "v", "PX", "100")],
     [_encode("DEBUG", "SLEEP", "0.2")],
     [_many("INCR", "px:0", times=3)],
