@@ -7,7 +7,7 @@ import math
 import pytest
 
 from dragonfly_py import errors
-from dragonfly_py.commands.util import parse_float
+from dragonfly_py.commands.util import parse_float, parse_int
 
 
 @pytest.mark.parametrize("raw", [b"9" * 400, b"1e400", b"-1e400", b"nan", b" 1", b""])
@@ -22,3 +22,17 @@ def test_parse_float_refuses_what_strtod_refuses_or_overflows(raw: bytes) -> Non
 )
 def test_parse_float_reads_strtod_numbers(raw: bytes, value: float) -> None:
     assert parse_float(raw) == value
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"-0", b"00", b"007", b"+1", b" 1", b"1 ", b"", b"-", b"9223372036854775808", b"-9223372036854775809", b"1.0"],
+)
+def test_parse_int_refuses_what_string2ll_refuses(raw: bytes) -> None:
+    with pytest.raises(type(errors.NOT_INTEGER)):
+        parse_int(raw)
+
+
+@pytest.mark.parametrize("value", [0, 1, 99, -1, -128, -129, 1023, 1024, 9223372036854775807, -9223372036854775808])
+def test_parse_int_reads_canonical_integers(value: int) -> None:
+    assert parse_int(b"%d" % value) == value  # inside and outside the table of small ones
