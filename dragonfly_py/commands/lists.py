@@ -21,7 +21,15 @@ from dragonfly_py.commands.util import (
     typed,
     values_to_squash,
 )
-from dragonfly_py.protocol.resp import NULL_ARRAY, OK, Raw, ReplyError, bulk_array, encode_integers
+from dragonfly_py.protocol.resp import (
+    NULL_ARRAY,
+    OK,
+    Raw,
+    ReplyError,
+    bulk_array,
+    encode_bulk_array,
+    encode_integers,
+)
 from dragonfly_py.server.client import Client
 from dragonfly_py.server.markers import BLOCKED
 from dragonfly_py.storage.keyspace import Database
@@ -190,7 +198,37 @@ def lset(client: Client, argv: list[bytes]) -> Any:
     return OK
 
 
-@command("lrange", 4, "readonly", keys=(1, 1, 1), **L)
+def lrange_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
+    """LRANGE key start stop, many times (a page of each of many lists, or of one): one loop
+    without a call of LRANGE and of its key lookup per request. None, having counted nothing,
+    where a request needs LRANGE itself: an error (not an integer, another type, the arity) or a
+    key with a TTL (lazy expiry)."""
+    db = client.db
+    data, expires = db.data, db.expires
+    replies: list[bytes] = []
+    append = replies.append
+    misses = 0
+    try:
+        for _, key, start, stop in requests:  # ValueError: the wrong arity
+            first, last = parse_int(start), parse_int(stop)
+            value = data.get(key)
+            if value is None:
+                misses += 1
+                append(b"*0\r\n")
+                continue
+            if value.__class__ is not deque or (expires and key in expires):
+                return None
+            bounds = normalize_range(first, last, len(value))
+            append(encode_bulk_array(list(islice(value, bounds[0], bounds[1] + 1))) if bounds else b"*0\r\n")
+    except (ValueError, ReplyError):
+        return None
+    keyspace = client.server.keyspace
+    keyspace.misses += misses
+    keyspace.hits += len(requests) - misses
+    return b"".join(replies)
+
+
+@command("lrange", 4, "readonly", keys=(1, 1, 1), many=lrange_many, **L)
 def lrange(client: Client, argv: list[bytes]) -> list[bytes] | Raw:
     start, end = parse_int(argv[2]), parse_int(argv[3])
     value = _list(client.db, argv[1])

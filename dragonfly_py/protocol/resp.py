@@ -114,7 +114,7 @@ def encode(value: Any, resp3: bool = False) -> bytes:
         return b"_\r\n" if resp3 else b"$-1\r\n"
     if cls is list or cls is tuple:
         if value and set(map(type, value)) == _ONLY_BYTES:
-            return _bulk_array(value)
+            return encode_bulk_array(value)
         return b"*%d\r\n" % len(value) + b"".join([encode(item, resp3) for item in value])
     if cls is str:
         return b"+%b\r\n" % value.encode()
@@ -124,10 +124,10 @@ def encode(value: Any, resp3: bool = False) -> bytes:
 def bulk_array(items: list[bytes]) -> Raw:
     """A reply of an array of items known to be bytes (the elements of a list): its wire form,
     without encode()'s look at the type of every item (2 us of 6 for 100 items)."""
-    return Raw(_bulk_array(items)) if items else Raw(b"*0\r\n")
+    return Raw(encode_bulk_array(items)) if items else Raw(b"*0\r\n")
 
 
-def _bulk_array(items: list[bytes] | tuple[bytes, ...]) -> bytes:
+def encode_bulk_array(items: list[bytes] | tuple[bytes, ...]) -> bytes:
     """An array of bulk strings, formatted in C: by hiredis for a few (or with an item of 1 KB
     or more), else as its header and _bulk_strings."""
     count = len(items)

@@ -1645,6 +1645,18 @@ ONE_COMMAND_READS: list[list[str]] = [
     ["RPUSH nr c", "RPUSH nr d"],  # one key, there
     ["LRANGE nq 0 -1", "LRANGE nr 0 -1"],
     ["LRANGE q 0 -1", "LRANGE nolist 0 -1", "LRANGE q 0 0"],
+    ["RPUSH lr " + " ".join(f"e{i:02}" for i in range(40)), "RPUSH lm a bb " + "c" * 1100 + " dd"],
+    ["LRANGE lr 0 19", "LRANGE lr -5 -1", "LRANGE lr 30 99", "LRANGE lr 5 2", "LRANGE lr 50 60"],  # ranges
+    ["LRANGE lm 0 -1", "LRANGE lr 0 -1", "LRANGE lr -100 2"],  # mixed lengths, 1 KB or more; one length
+    ["LRANGE lr 0 x", "LRANGE lr 0 1"],  # not an integer
+    ["LRANGE nolist x 1", "LRANGE lr 0 1"],  # not an integer, on a missing key
+    ["LRANGE lr 0 1", "LRANGE k1 0 1", "LRANGE lr 0 1"],  # WRONGTYPE in the middle
+    ["LRANGE lr 0 1", "LRANGE lr 0"],  # wrong arity
+    ["RPUSH lt a b", "RPUSH lx a b"],
+    ["EXPIRE lt 100", "PEXPIRE lx 1"],
+    ["LRANGE lt 0 -1", "LRANGE lr 0 0"],  # a list with a TTL
+    ["LRANGE lx 0 -1", "LRANGE lr 0 0"],  # an expired list (the run waits 10 ms before this read)
+    ["LRANGE 00 0 1", "LRANGE lr 00 01", "LRANGE lr -0 1"],  # integers spelled otherwise
     ["LPOP q", "LPOP q 2", "LPOP nolist", "LPOP q"],
     ["RPUSH pq a b c d e", "RPUSH pq2 x y z"],
     ["LPOP pq", "LPOP pq2", "LPOP pq"],
@@ -1758,7 +1770,7 @@ def _one_command_reads(server: ServerProcess, resp3: bool) -> tuple[list[object]
         before = stats.info("all")
         replies: list[object] = []
         for read in ONE_COMMAND_READS:
-            if read[0] in ("GET e", "RPUSH tl c", "INCR ce", "HSET hx b 2", "SADD sx b"):
+            if read[0] in ("GET e", "RPUSH tl c", "INCR ce", "HSET hx b 2", "SADD sx b", "LRANGE lx 0 -1"):
                 time.sleep(0.01)  # the key has expired
             conn.send_raw(b"".join(conn.encode(shlex.split(line)) for line in read))
             replies += [_errors_as_text(conn.read()) for _ in read]
@@ -1769,7 +1781,7 @@ def _one_command_reads(server: ServerProcess, resp3: bool) -> tuple[list[object]
         stats.close()
     counters = [("keyspace_hits",), ("keyspace_misses",), ("expired_keys",), ("rdb_changes_since_last_save",)]
     counters += [("cmdstat_get", "calls"), ("cmdstat_set", "calls")]
-    squashed = ("lpush", "lpop", "incr", "hset", "zadd", "zpopmin", "sadd", "spop", "mset")
+    squashed = ("lpush", "lpop", "incr", "hset", "zadd", "zpopmin", "sadd", "spop", "mset", "lrange")
     counters += [(f"cmdstat_{name}", "calls") for name in squashed]
     counters += [("cmdstat_lpush", "failed_calls"), ("cmdstat_incr", "failed_calls")]
     counters += [("errorstat_WRONGTYPE", "count"), ("errorstat_ERR", "count"), ("total_error_replies",)]
