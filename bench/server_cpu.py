@@ -12,7 +12,8 @@ test: absolute numbers on a shared 2-core machine mean little.
 nothing else): what this machine's Python costs per request before any design choice of ours.
 
 This machine's CPU time per request can swing by a third from one run to the next, so each
-figure is the median of --repeat runs, the two servers taking turns.
+figure is the median of --repeat runs, the two servers taking turns, and the ratio is the median
+of each turn's own ratio (the spread column gives the lowest and highest).
 """
 
 from __future__ import annotations
@@ -91,6 +92,28 @@ def start_bare_loop(tmp: Path) -> ServerProcess:
     return ServerProcess(argv, port, tmp, tmp / f"bare-{port}.log").wait_ready()
 
 
+def report_line(test: str, pipeline: int, runs: list[list[tuple[float, float]]]) -> str:
+    """One table row from runs (per repeat: (total, kernel) for redis, ours and maybe the bare
+    loop). The ratio is the median of each turn's own ratio: the machine's speed drifts by a
+    third between turns, and a turn's servers ran within seconds of each other."""
+    columns = zip(*runs, strict=True)
+    (theirs, their_kernel), (mine, my_kernel), *floor = (
+        (statistics.median(total for total, _ in column), statistics.median(k for _, k in column)) for column in columns
+    )
+    turn_ratios = [run[1][0] / run[0][0] for run in runs]
+    ratio = statistics.median(turn_ratios)
+    spread = f"{min(turn_ratios):.2f}-{max(turn_ratios):.2f}"
+    target = TARGETS.get(test, DEFAULT_TARGET)
+    # The kernel's part (read, write, epoll) is alike for both: the gap is in user space.
+    user_ratio = (mine - my_kernel) / (theirs - their_kernel) if theirs > their_kernel else float("inf")
+    flag = "" if ratio <= target else "  over"
+    floor_column = f"{statistics.median(run[2][0] / run[0][0] for run in runs):>12.2f}" if floor else ""
+    return (
+        f"{test:<12}{pipeline:>4}{theirs:>14.3f}{mine:>13.3f}{ratio:>8.2f}{spread:>11}{target:>8.2f}"
+        f"{their_kernel:>8.2f} /{my_kernel:>5.2f}{user_ratio:>12.2f}{floor_column}{flag}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200_000)
@@ -105,7 +128,7 @@ def main() -> None:
         bare = start_bare_loop(Path(tmp)) if args.bare else None
         try:
             print(
-                f"{'command':<12}{'P':>4}{'redis us/req':>14}{'ours us/req':>13}{'ratio':>8}{'target':>8}"
+                f"{'command':<12}{'P':>4}{'redis us/req':>14}{'ours us/req':>13}{'ratio':>8}{'spread':>11}{'target':>8}"
                 f"{'kernel us/req':>15}{'user ratio':>12}" + (f"{'bare ratio':>12}" if bare else "")
             )
             for pipeline in (int(p) for p in args.pipelines.split(",")):
@@ -116,22 +139,7 @@ def main() -> None:
                     runs = [
                         [measure(server, test, pipeline, requests) for server in servers] for _ in range(args.repeat)
                     ]
-                    columns = zip(*runs, strict=True)
-                    (theirs, their_kernel), (mine, my_kernel), *floor = (
-                        (statistics.median(total for total, _ in column), statistics.median(k for _, k in column))
-                        for column in columns
-                    )
-                    target = TARGETS.get(test, DEFAULT_TARGET)
-                    ratio = mine / theirs if theirs else float("inf")
-                    # The kernel's part (read, write, epoll) is alike for both: the gap is in user space.
-                    user_ratio = (mine - my_kernel) / (theirs - their_kernel) if theirs > their_kernel else float("inf")
-                    flag = "" if ratio <= target else "  over"
-                    floor_column = f"{floor[0][0] / theirs:>12.2f}" if floor else ""
-                    print(
-                        f"{test:<12}{pipeline:>4}{theirs:>14.3f}{mine:>13.3f}{ratio:>8.2f}{target:>8.2f}"
-                        f"{their_kernel:>8.2f} /{my_kernel:>5.2f}{user_ratio:>12.2f}{floor_column}{flag}",
-                        flush=True,
-                    )
+                    print(report_line(test, pipeline, runs), flush=True)
         finally:
             redis.stop()
             ours.stop()
