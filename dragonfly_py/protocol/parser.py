@@ -216,9 +216,10 @@ class RequestParser:
         try:
             request = reader.gets() if first is _NOT_READ else first
             while request is not False:
-                if request.__class__ is not list or not request:  # not an array, or *0 (ignored)
+                # Not an array; an element that is not bytes (TypeError); or nothing joined: a *0,
+                # which Redis skips, or one empty name (the pure parser reads both as Redis).
+                if request.__class__ is not list or not b"".join(request):  # type: ignore[arg-type]
                     raise hiredis.ProtocolError
-                b"".join(request)  # type: ignore[arg-type]  # TypeError for an element not bytes
                 out.append(request)  # type: ignore[arg-type]
                 request = reader.gets()
             if out and self._may_be_misframed(data) and self._misframed(data, len(out)):

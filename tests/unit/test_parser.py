@@ -179,6 +179,15 @@ def test_a_read_of_one_request_with_an_element_of_another_type_is_refused() -> N
         assert requests == [] and error is not None, data
 
 
+def test_an_empty_name_and_an_empty_array_among_requests_read_as_redis_reads_them() -> None:
+    # Both join to nothing, which sends the read to the pure parser: [b""] is a request (an
+    # unknown command), *0 is skipped.
+    for middle in (b"*1\r\n$0\r\n\r\n", b"*0\r\n", b"*2\r\n$3\r\nGET\r\n$0\r\n\r\n"):
+        data = encode([b"PING"]) + middle + encode([b"ECHO", b"x"])
+        assert parse_all(data) == parse_strict(data), data
+        assert parse_all(data)[1] is None and len(parse_all(data)[0]) == (2 if middle == b"*0\r\n" else 3)
+
+
 def test_payloads_that_begin_like_string_headers_are_arguments() -> None:
     requests = [[b"ZRANGEBYSCORE", b"z", b"(1", b"+inf"], [b"XADD", b"s", b"MAXLEN", b"=", b"5", b"*", b"f", b"v"]]
     data = b"".join(encode(r) for r in requests)
