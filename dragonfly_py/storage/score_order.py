@@ -5,7 +5,9 @@ misses: every comparison of its bisections reads a tuple and a float from anywhe
 (8.9 us per update of a 100k-member set here). This keeps the same blocked layout, but each
 block holds its scores in one array of doubles, bisected in C over contiguous memory, and its
 members in a list beside it, looked at only where scores tie (3.5-4.6 us per update), and a
-member costs 16 bytes of order instead of a 64-byte tuple.
+member costs 16 bytes of order instead of a 64-byte tuple. The blocks' last scores are a list of
+floats: a bisection of an array makes a float at each step, and that short list stays in cache
+(ZADD -P16 into 100k members: 4% less server CPU than with an array).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class ScoreOrder:
         """pairs: in order already (a copy, an RDB load or a store of a range sorts them first)."""
         self._scores: list[array] = []
         self._members: list[list[bytes]] = []
-        self._maxes = array("d")  # the last score of each block
+        self._maxes: list[float] = []  # the last score of each block
         self._ends: list[int] | None = None  # the rank after each block's last pair, built when asked
         items = list(pairs)
         for start in range(0, len(items), LOAD):
