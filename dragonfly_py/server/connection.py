@@ -14,13 +14,13 @@ from dragonfly_py.server.client import Client
 from dragonfly_py.server.markers import BLOCKED, PAUSED, _NoReply
 
 if TYPE_CHECKING:
-    from dragonfly_py.server.server import Server, Stats
+    from dragonfly_py.server.server import Server
 
 
 NO_DIRECT_COMMANDS: dict[bytes, Command] = {}
 
 
-def send_unsent(conns: list[ClientConnection], stats: Stats) -> None:
+def send_unsent(conns: list[ClientConnection], server: Server) -> None:
     """One write per connection of what this event-loop pass queued for it (Server.schedule_write),
     counted in the stats once for them all; then the output buffer limit, on what the socket did
     not take. Empties conns, Server.unsent itself, which the loop calls this with: a method call
@@ -39,6 +39,7 @@ def send_unsent(conns: list[ClientConnection], stats: Stats) -> None:
         if conn.backlogged:
             conn.check_output_limit()
     conns.clear()
+    stats = server.stats  # as of now: CONFIG RESETSTAT in this pass counts its own reply anew
     stats.writes_processed += writes
     stats.net_output_bytes += sent
 
@@ -497,7 +498,7 @@ class ClientConnection(asyncio.Protocol):
         """Stop serving this client at once; abort drops output a stuck reader never takes."""
         if not self.closed:
             if not abort:
-                send_unsent([self], self.server.stats)  # a QUIT's +OK, a protocol error's text
+                send_unsent([self], self.server)  # a QUIT's +OK, a protocol error's text
             self.closed = True
             self.unsent.clear()
             self.server.remove_client(self.client)

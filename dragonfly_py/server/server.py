@@ -234,7 +234,7 @@ class Server:
         to sleep, and the wake-up across CPUs (an IPI, a VM exit under a hypervisor) cost the
         writer a fifth of the server's CPU at -P16 here (perf), against a twentieth once the
         writes come together."""
-        asyncio.get_running_loop().call_soon(send_unsent, self.unsent, self.stats)
+        asyncio.get_running_loop().call_soon(send_unsent, self.unsent, self)
 
     def output_limit_for(self, client: Client) -> OutputBufferLimit | None:
         limits = self.config["client-output-buffer-limit"]

@@ -1899,3 +1899,19 @@ def test_a_read_of_writes_invalidates_tracked_keys(
 
     server = real_redis if which == "redis" else shared_dragonfly
     _squashed_writes_seen(server, write, "tracked", track, invalidated)
+
+
+@pytest.mark.parametrize("which", ["redis", "ours"])
+def test_config_resetstat_counts_its_own_reply_anew(
+    which: str, real_redis: ServerProcess, shared_dragonfly: ServerProcess
+) -> None:
+    """The reply to CONFIG RESETSTAT goes out after the reset, so the new counters hold it."""
+    server = real_redis if which == "redis" else shared_dragonfly
+    conn = server.connect()
+    try:
+        conn.call("PING")
+        assert conn.call("CONFIG", "RESETSTAT") == b"OK"
+        stats = dict(line.split(":", 1) for line in conn.call("INFO", "stats").decode().split("\r\n") if ":" in line)
+        assert (stats["total_net_input_bytes"], stats["total_net_output_bytes"]) == ("25", "5")  # INFO stats; +OK
+    finally:
+        conn.close()
