@@ -1352,12 +1352,9 @@ def _stat(info: object, name: str) -> int:
     return int(next(line for line in info.decode().splitlines() if line.startswith(name + ":")).split(":")[1])
 
 
-@pytest.mark.parametrize("which", ["redis", "ours"])
-def test_network_counters_count_each_read_write_and_byte(
-    which: str, real_redis: ServerProcess, shared_dragonfly: ServerProcess
-) -> None:
+def test_network_counters_count_each_read_write_and_byte(server: ServerProcess) -> None:
     """total_net_input/output_bytes and total_reads/writes_processed, byte for byte as Redis."""
-    conn = RawConnection((real_redis if which == "redis" else shared_dragonfly).port)
+    conn = RawConnection(server.port)
     try:
         info_request = RawConnection.encode(["INFO", "stats"])
         first = conn.call("INFO", "stats")
@@ -1801,12 +1798,14 @@ def test_reads_of_one_command_match_redis(
     assert _one_command_reads(shared_dragonfly, resp3) == _one_command_reads(real_redis, resp3)
 
 
-@pytest.mark.parametrize("which", ["redis", "ours"])
-def test_a_read_of_spops_of_one_set_pops_each_member_once(
-    which: str, real_redis: ServerProcess, shared_dragonfly: ServerProcess
-) -> None:
+@pytest.fixture(params=["redis", "ours"])
+def server(request: pytest.FixtureRequest, real_redis: ServerProcess, shared_dragonfly: ServerProcess) -> ServerProcess:
+    """Each of the two servers in turn, for a test that checks what both give on its own."""
+    return real_redis if request.param == "redis" else shared_dragonfly
+
+
+def test_a_read_of_spops_of_one_set_pops_each_member_once(server: ServerProcess) -> None:
     """SPOP's members come in random order, so this read is checked for what both servers give."""
-    server = real_redis if which == "redis" else shared_dragonfly
     conn = server.connect()
     try:
         conn.call("DEL", "spop:s", "spop:t")
@@ -1823,11 +1822,7 @@ def test_a_read_of_spops_of_one_set_pops_each_member_once(
         conn.close()
 
 
-@pytest.mark.parametrize("which", ["redis", "ours"])
-def test_a_read_of_pushes_serves_a_blocked_pop_between_them(
-    which: str, real_redis: ServerProcess, shared_dragonfly: ServerProcess
-) -> None:
-    server = real_redis if which == "redis" else shared_dragonfly
+def test_a_read_of_pushes_serves_a_blocked_pop_between_them(server: ServerProcess) -> None:
     waiter, writer, stats = server.connect(), server.connect(), redis.Redis(port=server.port)
     try:
         writer.call("DEL", "blocked:q")
@@ -1870,25 +1865,18 @@ def _squashed_writes_seen(
         writer.close()
 
 
-@pytest.mark.parametrize("which", ["redis", "ours"])
 @pytest.mark.parametrize("write", SQUASHED_WRITES, ids=lambda w: w[0])
-def test_a_read_of_writes_touches_watched_keys(
-    which: str, write: list[str], real_redis: ServerProcess, shared_dragonfly: ServerProcess
-) -> None:
+def test_a_read_of_writes_touches_watched_keys(server: ServerProcess, write: list[str]) -> None:
     def aborted(watcher: Any) -> None:
         assert watcher.call("MULTI") == b"OK"
         assert watcher.call("SET", "watched:k", "mine") == b"QUEUED"
         assert watcher.call("EXEC") is None  # the pipeline touched the key
 
-    server = real_redis if which == "redis" else shared_dragonfly
     _squashed_writes_seen(server, write, "watched", lambda watcher: watcher.call("WATCH", "watched:k"), aborted)
 
 
-@pytest.mark.parametrize("which", ["redis", "ours"])
 @pytest.mark.parametrize("write", SQUASHED_WRITES, ids=lambda w: w[0])
-def test_a_read_of_writes_invalidates_tracked_keys(
-    which: str, write: list[str], real_redis: ServerProcess, shared_dragonfly: ServerProcess
-) -> None:
+def test_a_read_of_writes_invalidates_tracked_keys(server: ServerProcess, write: list[str]) -> None:
     def track(tracker: Any) -> None:
         tracker.call("HELLO", "3")
         assert tracker.call("CLIENT", "TRACKING", "ON") == b"OK"
@@ -1897,16 +1885,11 @@ def test_a_read_of_writes_invalidates_tracked_keys(
     def invalidated(tracker: Any) -> None:
         assert list(tracker.read()) == [b"invalidate", [b"tracked:k"]]
 
-    server = real_redis if which == "redis" else shared_dragonfly
     _squashed_writes_seen(server, write, "tracked", track, invalidated)
 
 
-@pytest.mark.parametrize("which", ["redis", "ours"])
-def test_config_resetstat_counts_its_own_reply_anew(
-    which: str, real_redis: ServerProcess, shared_dragonfly: ServerProcess
-) -> None:
+def test_config_resetstat_counts_its_own_reply_anew(server: ServerProcess) -> None:
     """The reply to CONFIG RESETSTAT goes out after the reset, so the new counters hold it."""
-    server = real_redis if which == "redis" else shared_dragonfly
     conn = server.connect()
     try:
         conn.call("PING")
