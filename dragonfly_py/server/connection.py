@@ -73,7 +73,7 @@ class ClientConnection(asyncio.Protocol):
         self._direct = NO_DIRECT_COMMANDS  # direct_commands() as of server.state_epoch ...
         self._direct_epoch = -1  # ... this one
         self._lane_epoch = -1  # server.state_epoch up to which data_received may serve a read itself
-        self._lone_commands = DIRECT_COMMANDS  # those a read of one request may run (no writes while feeding)
+        self._lone_commands = DIRECT_COMMANDS  # what a read of one request may run (no write while feeding)
 
     # -- asyncio callbacks -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -407,9 +407,9 @@ class ClientConnection(asyncio.Protocol):
         of the client or server needs them: the checks only matter once something changed it,
         and no direct command changes any of it (kept until server.state_epoch moves on).
         A read of one direct command, or of one such command many times, may skip run() too
-        (data_received, run_many) while nothing waits before it; while replicas are fed,
-        data_received serves no lone write, whose effect only run() propagates, and run_many feeds the writes
-        itself (Primary.update_feeding moves the epoch on)."""
+        (data_received, run_many) while nothing waits before it. While replicas are fed,
+        data_received runs no write of its own, whose effect only run() propagates, and run_many
+        feeds the writes itself (Primary.update_feeding moves the epoch on)."""
         client, server = self.client, self.server
         self._direct_epoch = server.state_epoch
         if (
