@@ -1741,6 +1741,12 @@ ONE_COMMAND_READS: list[list[str]] = [
     ["EXPIRE zs2 100", "ZADD zs2 7 y", "ZADD zs 7 y"],
     ["ZADD zs2 8 y", "ZADD zs2 9 z"],  # a sorted set with a TTL keeps it
     ["ZRANGE zs 0 -1 WITHSCORES", "ZRANGE zs2 0 -1 WITHSCORES", "TTL zs2"],
+    ["SET b1 1021", "SET b2 1023", "SET b3 0"],
+    ["INCR b1", "INCR b1", "INCR b1", "INCR b2", "INCR b3"],  # across the table of small counts' end
+    ["INCR b3", "INCR s", "INCR b3"],  # a set in the middle (unhashable): undone, then one by one
+    ["INCR b3", "INCR h2", "INCR b3"],  # a hash
+    ["INCR b3", "INCR zs", "INCR b3"],  # a sorted set
+    ["GET b1", "GET b2", "GET b3"],
     ["MSET m1 1 m2 2", "MSET m3 3"],
     ["MSET m1 a m1 b", "MSET m2 c m4 d m1 e"],  # a key twice: the last pair wins
     ["SET mt v EX 100", "LPUSH ml x"],
