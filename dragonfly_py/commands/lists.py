@@ -218,8 +218,14 @@ def lrange_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
                 continue
             if value.__class__ is not deque or (expires and key in expires):
                 return None
-            bounds = normalize_range(first, last, len(value))
-            append(encode_bulk_array(list(islice(value, bounds[0], bounds[1] + 1))) if bounds else b"*0\r\n")
+            length = len(value)  # normalize_range, inline: a call and a tuple per request less
+            if first < 0:
+                first = max(first + length, 0)
+            if last < 0:
+                last += length
+            elif last >= length:
+                last = length - 1
+            append(encode_bulk_array(list(islice(value, first, last + 1))) if first <= last else b"*0\r\n")
     except (ValueError, ReplyError):
         return None
     keyspace = client.server.keyspace

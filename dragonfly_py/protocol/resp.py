@@ -131,10 +131,14 @@ def encode_bulk_array(items: list[bytes] | tuple[bytes, ...]) -> bytes:
     """An array of bulk strings, formatted in C: by hiredis for a few (or with an item of 1 KB
     or more), else as its header and _bulk_strings."""
     count = len(items)
-    body = _bulk_strings(items) if count >= 16 else None
-    if body is None:
+    if count < 16:
         return hiredis.pack_command(tuple(items))
-    return b"*%d\r\n" % count + body
+    size = len(items[0])
+    if size == len(items[-1]) and size < len(BULK_LENGTHS) and list(map(len, items)).count(size) == count:
+        header = BULK_LENGTHS[size]  # _bulk_strings' row of one length, the array's header in its format
+        return b"*%d\r\n%b\r\n%b\r\n" % (count, header, (b"\r\n" + header + b"\r\n").join(items))
+    body = _bulk_strings(items)
+    return hiredis.pack_command(tuple(items)) if body is None else b"*%d\r\n" % count + body
 
 
 def _bulk_strings(items: Sequence[bytes]) -> bytes | None:
