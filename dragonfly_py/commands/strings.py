@@ -229,14 +229,16 @@ def mset_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
     update, expires = db.data.update, db.expires
     changes = 0
     for argv in requests:
-        if not len(argv) & 1 or len(argv) == 1:  # MSET's arity: a value for each key, and one key
+        size = len(argv)
+        if not size & 1 or size == 1:  # MSET's arity: a value for each key, and one key
             return None
-        keys = argv[1::2]
-        update(zip(keys, argv[2::2], strict=True))
+        pairs = iter(argv)  # one iterator zipped with itself: no lists of keys and values
+        next(pairs)
+        update(zip(pairs, pairs, strict=False))  # whole pairs: the size is odd
         if expires:
-            for key in keys:
+            for key in argv[1::2]:
                 expires.pop(key, None)
-        changes += len(keys)
+        changes += size >> 1
     client.server.keyspace.dirty += changes
     count = len(requests)
     return _OKS[count] if count < len(_OKS) else _OKS[1] * count
