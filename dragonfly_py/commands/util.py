@@ -19,7 +19,7 @@ _FLOAT_RE = re.compile(rb"[+-]?(inf|infinity|(\d+\.?\d*|\.\d+)(e[+-]?\d+)?)", re
 
 
 # The integers the commonest arguments spell (LRANGE 0 99, EXPIRE 100, -1), each parsed by one
-# lookup: a quarter of the look at its digits.
+# lookup instead of a look at its digits and int() (LRANGE_100 -P16: 4% fewer instructions).
 _SMALL_INTS = {b"%d" % n: n for n in range(-128, 1024)}
 
 
