@@ -27,21 +27,23 @@ def send_unsent(conns: list[ClientConnection], server: Server) -> None:
     per pass, or per connection, costs about as much at -P1 as this loop's body, which costs about
     as much as the write it makes."""
     writes = sent = 0
-    for conn in conns:  # also those a write's closed connection queued (a list's loop takes them)
-        unsent = conn.unsent
-        if not unsent or conn.closed:
-            continue
-        payload = b"".join(unsent)  # the one reply itself where there is one (no copy)
-        unsent.clear()
-        conn.transport.write(payload)
-        writes += 1
-        sent += len(payload)
-        if conn.backlogged:
-            conn.check_output_limit()
-    conns.clear()
-    stats = server.stats  # as of now: CONFIG RESETSTAT in this pass counts its own reply anew
-    stats.writes_processed += writes
-    stats.net_output_bytes += sent
+    try:
+        for conn in conns:  # also those a write's closed connection queued (a list's loop takes them)
+            unsent = conn.unsent
+            if not unsent or conn.closed:
+                continue
+            payload = b"".join(unsent)  # the one reply itself where there is one (no copy)
+            unsent.clear()
+            conn.transport.write(payload)
+            writes += 1
+            sent += len(payload)
+            if conn.backlogged:
+                conn.check_output_limit()
+    finally:  # whatever a write raised, the next pass's first write must schedule this again
+        conns.clear()
+        stats = server.stats  # as of now: CONFIG RESETSTAT in this pass counts its own reply anew
+        stats.writes_processed += writes
+        stats.net_output_bytes += sent
 
 
 def _format_addr(sockname: Any) -> str:
