@@ -64,10 +64,11 @@ def parse_timeout(raw: bytes) -> float:
 NOT_POSITIVE = ReplyError("ERR value is out of range, must be positive")
 
 
-def one_key(requests: list[list[bytes]], size: int) -> bytes | None:
-    """The key, where every request (NAME KEY ...) has size arguments and the same key: a run
-    of one command on one key (a queue's producer, a set or hash filled a member at a time),
-    which a squashed form (Command.many) serves with one lookup."""
+def one_key(db: Any, requests: list[list[bytes]], size: int) -> bytes | None:
+    """The key, where every request (NAME KEY ...) has size arguments and the same key, which
+    has no TTL: a run of one command on one key (a queue's producer or consumer, a set or hash
+    filled a member at a time), which a squashed form (Command.many) serves with one lookup.
+    None otherwise: more keys, another size, or a TTL (lazy expiry: the command itself)."""
     first = requests[0]
     if len(first) != size:
         return None
@@ -75,14 +76,14 @@ def one_key(requests: list[list[bytes]], size: int) -> bytes | None:
     for argv in requests:
         if len(argv) != size or argv[1] != key:
             return None
-    return key
+    return None if db.expires and key in db.expires else key
 
 
 def one_key_value(db: Any, requests: list[list[bytes]], size: int, kind: type) -> Any:
     """The value at the one key of a run (one_key), made empty where missing, for a squashed form
     that adds to it; None when the run has more keys, or its key has a TTL or another type."""
-    key = one_key(requests, size)
-    if key is None or (db.expires and key in db.expires):
+    key = one_key(db, requests, size)
+    if key is None:
         return None
     value = db.data.get(key)
     if value is None:
@@ -119,19 +120,24 @@ def pops_to_squash(db: Any, requests: list[list[bytes]], kind: type) -> int | No
     (then no request changes anything), the length of the shortest value when each holds at
     least an element per request (then each request pops one), else None (values_to_squash's
     reasons, a missing key among others, or a value that may run out: the command itself)."""
-    key = one_key(requests, 2)
-    if key is not None and not (db.expires and key in db.expires):  # a queue's consumer: one lookup
+    key = one_key(db, requests, 2)
+    if key is not None:  # a queue's consumer: one lookup
         value = db.data.get(key)
         values = [value] if value is None or value.__class__ is kind else None
     else:
         values = values_to_squash(db, requests, 2, kind)
+    return _pops_over(values, len(requests))
+
+
+def _pops_over(values: list[Any] | None, count: int) -> int | None:
+    """pops_to_squash's answer for the values at the run's keys (values_to_squash's)."""
     if values is None:
         return None
     missing = values.count(None)
     if missing:
         return 0 if missing == len(values) else None
     shortest: int = min(map(len, values))
-    return shortest if shortest >= len(requests) else None
+    return shortest if shortest >= count else None
 
 
 def delete_emptied(db: Any, requests: list[list[bytes]], shortest: int) -> None:
@@ -152,8 +158,8 @@ def pop_each(client: Any, requests: list[list[bytes]], kind: type, pop: Callable
     db = client.db
     count = len(requests)
     nils = (b"_\r\n" if client.resp3 else b"$-1\r\n") * count
-    key = one_key(requests, 2)
-    if key is not None and not (db.expires and key in db.expires):  # a queue's consumer
+    key = one_key(db, requests, 2)
+    if key is not None:  # a queue's consumer
         value = db.data.get(key)
         if value is None:
             return nils
@@ -164,7 +170,7 @@ def pop_each(client: Any, requests: list[list[bytes]], kind: type, pop: Callable
             db.delete(key, changes=0)  # emptied: its pops counted the changes
         client.server.keyspace.dirty += count
         return encode_bulk_strings(items, client.resp3) or b"".join([encode(item) for item in items])
-    shortest = pops_to_squash(db, requests, kind)
+    shortest = _pops_over(values_to_squash(db, requests, 2, kind), count)  # not one key (or a TTL)
     if not shortest:
         return None if shortest is None else nils
     data = db.data

@@ -61,8 +61,8 @@ def zadd_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
     db = client.db
     if client.server.primary.feeding:
         return None
-    key = one_key(requests, 4)
-    if key is not None and not (db.expires and key in db.expires):
+    key = one_key(db, requests, 4)
+    if key is not None:
         value = db.data.get(key)
         if value is not None and value.__class__ is not ZSet:
             return None  # WRONGTYPE: ZADD itself

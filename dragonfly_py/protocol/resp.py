@@ -129,28 +129,22 @@ def bulk_array(items: list[bytes]) -> Raw:
 
 def encode_bulk_array(items: list[bytes] | tuple[bytes, ...]) -> bytes:
     """An array of bulk strings, formatted in C: by hiredis for a few (or with an item of 1 KB
-    or more), else as its header and _bulk_strings."""
+    or more), else as _bulk_strings behind the array's header."""
     count = len(items)
-    if count < 16:
-        return hiredis.pack_command(tuple(items))
-    size = len(items[0])
-    if size == len(items[-1]) and size < len(BULK_LENGTHS) and list(map(len, items)).count(size) == count:
-        header = BULK_LENGTHS[size]  # _bulk_strings' row of one length, the array's header in its format
-        return b"*%d\r\n%b\r\n%b\r\n" % (count, header, (b"\r\n" + header + b"\r\n").join(items))
-    body = _bulk_strings(items)
-    return hiredis.pack_command(tuple(items)) if body is None else b"*%d\r\n" % count + body
+    body = _bulk_strings(items, b"*%d\r\n" % count) if count >= 16 else None
+    return hiredis.pack_command(tuple(items)) if body is None else body
 
 
-def _bulk_strings(items: Sequence[bytes]) -> bytes | None:
-    """Bulk strings one after another, as one join of the items and their length headers with
-    CRLF between (half the instructions of hiredis at 100 items), or, where the items are all of
-    one length (LRANGE of fixed-size values, GETs of them), of the items alone with the one
-    header between them (half again); None when one of them is 1 KB or more. Rows of mixed
-    lengths are told by their first and last item."""
+def _bulk_strings(items: Sequence[bytes], head: bytes = b"") -> bytes | None:
+    """head, then bulk strings one after another, as one join of the items and their length
+    headers with CRLF between (half the instructions of hiredis at 100 items), or, where the
+    items are all of one length (LRANGE of fixed-size values, GETs of them), of the items alone
+    with the one header between them, in one format with head (half again); None when one of
+    them is 1 KB or more. Rows of mixed lengths are told by their first and last item."""
     size = len(items[0])
     if size == len(items[-1]) and size < len(BULK_LENGTHS) and list(map(len, items)).count(size) == len(items):
         header = BULK_LENGTHS[size]
-        return header + b"\r\n" + (b"\r\n" + header + b"\r\n").join(items) + b"\r\n"
+        return b"%b%b\r\n%b\r\n" % (head, header, (b"\r\n" + header + b"\r\n").join(items))
     parts: list[bytes] = [b""] * (2 * len(items))
     try:
         parts[0::2] = list(map(BULK_LENGTHS.__getitem__, map(len, items)))
@@ -158,7 +152,7 @@ def _bulk_strings(items: Sequence[bytes]) -> bytes | None:
         return None
     parts[1::2] = items
     parts.append(b"")
-    return b"\r\n".join(parts)
+    return head + b"\r\n".join(parts)
 
 
 def encode_bulk_strings(values: list[bytes | None], resp3: bool) -> bytes | None:
