@@ -159,7 +159,8 @@ def parse_strict(data: bytes) -> tuple[list[list[bytes]], str | None]:
 def test_elements_and_requests_that_are_no_bulk_strings_are_refused_as_redis_refuses_them() -> None:
     # hiredis reads them as values of their own types, in any position of a read of many
     # requests; Redis refuses them in an array, and reads a request that is no array inline.
-    for line in (b":5", b"$-1", b"*1\r\n$1\r\na", b"*-1", b"#t", b"#f", b"_", b",1.5", b"-err", b"*0"):
+    # :0, ,0 and #f equal False, which gets() returned for "no more data" before its own sentinel.
+    for line in (b":5", b":0", b"$-1", b"*1\r\n$1\r\na", b"*-1", b"#t", b"#f", b"_", b",1.5", b",0", b"-err", b"*0"):
         for data in (
             encode([b"PING"]) + b"*2\r\n$3\r\nGET\r\n" + line + b"\r\n" + encode([b"ECHO", b"x"]),
             encode([b"PING"]) + line + b"\r\n" + encode([b"ECHO", b"x"]),
