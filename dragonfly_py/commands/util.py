@@ -70,12 +70,28 @@ def one_key(db: Any, requests: list[list[bytes]], size: int) -> bytes | None:
     filled a member at a time), which a squashed form (Command.many) serves with one lookup.
     None otherwise: more keys, another size, or a TTL (lazy expiry: the command itself)."""
     first = requests[0]
-    if len(first) != size:
+    if len(first) != size or size < 2:
         return None
     key = first[1]
-    for argv in requests:
-        if len(argv) != size or argv[1] != key:
+    # For the sizes of the squashed commands, unpacking checks each request's size (ValueError)
+    # in one opcode, where len() was a call: ~200 instructions less per request at -P16.
+    try:
+        if size == 3:
+            for _, other, _ in requests:
+                if other != key:
+                    return None
+        elif size == 2:
+            for _, other in requests:
+                if other != key:
+                    return None
+        elif size == 4:
+            for _, other, _, _ in requests:
+                if other != key:
+                    return None
+        elif any(len(argv) != size or argv[1] != key for argv in requests):
             return None
+    except ValueError:
+        return None
     return None if db.expires and key in db.expires else key
 
 
