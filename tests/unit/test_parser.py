@@ -367,3 +367,16 @@ def test_an_array_of_ten_million_elements_is_read_as_they_come() -> None:
     assert peak < 10_000_000
     assert parser.error == "Protocol error: expected '$', got '*'"
     assert alone.error is None and alone.buffered == len(b"*200000000\r\n")
+
+
+def test_a_read_that_ends_between_elements_stays_with_hiredis() -> None:
+    # hiredis takes the whole elements of an unfinished request, so its buffer is empty and
+    # gets() says "no more data": the read must wait for the rest, not go to the pure parser (a
+    # slow path for every large value that arrives in pieces).
+    request = encode([b"SET", b"key", b"v" * 100])
+    for cut in (4, 13, 22):  # after the header, the name, the key
+        assert request[cut - 2 : cut] == b"\r\n"
+        parser = RequestParser()
+        assert parser.feed(request[:cut]) == []
+        assert parser._pure is None, cut
+        assert parser.feed(request[cut:]) == [[b"SET", b"key", b"v" * 100]]
