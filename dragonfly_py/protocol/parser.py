@@ -171,12 +171,14 @@ class RequestParser:
             except hiredis.ProtocolError:
                 return self._refused(data)
             # hiredis stops after a request, so an empty buffer means the read ended with it.
-            if reader.has_data() or request is _NO_MORE or request.__class__ is not list or not request:
+            if reader.has_data() or request.__class__ is not list or not request:
                 return self._collect(data, request, True)
             try:
                 b"".join(request)  # TypeError for any element that is not bytes
             except TypeError:
-                return self._refused(data)
+                # The "no more data" sentinel is a list too (its element no bytes): a read that
+                # ends between two elements of a request, asked about here, off the shortest path.
+                return self._collect(data, request, True) if request is _NO_MORE else self._refused(data)
             # _may_be_misframed, narrowed: the read begins with *, not LF, and holds nothing after
             # the request, so only an element can be misframed, and a set (~), an attribute (|)
             # or a boolean (#) element is no bytes (the join above refused it).
