@@ -160,9 +160,12 @@ class RequestParser:
     def feed(self, data: bytes) -> list[list[bytes]]:
         if self._at_rest and data and data[0] == 0x2A:
             # The commonest read: one whole request, where hiredis stands between requests.
-            # _big_array_in, inline. A count of one digit and no other '*' (the commonest read)
-            # means no big header, and these two looks cost less than the search.
-            if (data[2:3] != b"\r" or 0x2A in data[1:]) and _BIG_ARRAY_SEARCH(data) is not None:
+            # _big_array_in, inline. A count of at most 7 digits (its CR among the 7 bytes after
+            # the first digit; one digit is the commonest, asked first) and no other '*' means no
+            # big header, and these looks cost less than the search (~1.7k instructions of a MSET
+            # of 10 keys).
+            short_count = data[2:3] == b"\r" or 0x0D in data[3:9]
+            if (not short_count or 0x2A in data[1:]) and _BIG_ARRAY_SEARCH(data) is not None:
                 return self._refused(data)
             reader = self._reader
             reader.feed(data)

@@ -369,6 +369,28 @@ def test_an_array_of_ten_million_elements_is_read_as_they_come() -> None:
     assert alone.error is None and alone.buffered == len(b"*200000000\r\n")
 
 
+def test_a_count_of_eight_digits_goes_to_the_pure_parser_and_seven_stay_with_hiredis() -> None:
+    # A read of one request looks at its header's length before it searches for big headers:
+    # ten million (eight digits) is the first count the pure parser takes.
+    mset = encode([b"MSET", *[b"k", b"v"] * 10])
+    parser = RequestParser()
+    assert parser.feed(mset) == [[b"MSET", *[b"k", b"v"] * 10]]
+    assert parser._pure is None
+    tracemalloc.start()
+    try:
+        for header in (b"*10000000\r\n", b"*10000000\r\n$3\r\nSET\r\n"):
+            parser = RequestParser()
+            assert parser.feed(header) == []
+            assert parser._pure is not None, header
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000_000  # hiredis would have made a list of 80 MB
+    seven = RequestParser()
+    assert seven.feed(b"*1000000\r\n$3\r\nSET\r\n") == []
+    assert seven._pure is None
+
+
 def test_a_read_that_ends_between_elements_stays_with_hiredis() -> None:
     # hiredis takes the whole elements of an unfinished request, so its buffer is empty and
     # gets() says "no more data": the read must wait for the rest, not go to the pure parser (a
