@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Iterable
-from itertools import repeat
+from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 from dragonfly_py import errors
@@ -63,44 +63,51 @@ def zadd_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
         return None
     key = one_key(db, requests, 4)
     if key is not None:
-        value = db.data.get(key)
-        if value is not None and value.__class__ is not ZSet:
+        zset = db.data.get(key)
+        if zset is not None and zset.__class__ is not ZSet:
             return None  # WRONGTYPE: ZADD itself
     elif values_to_squash(db, requests, 4, ZSet) is None:  # key is None, or has a TTL
         return None
-    try:
-        scores = [parse_float(argv[2]) for argv in requests]
-    except ReplyError:
+    scores = _plain_scores(requests)
+    if scores is None:
         return None
-    zsets = _zsets_at(db.data, requests, key)
-    added: list[int] = []
-    append = added.append
-    changes = 0
-    for zset, argv, score in zip(zsets, requests, scores, strict=True):
-        member = argv[3]
-        if zset.scores.get(member) == score:
-            append(0)
-            continue
-        append(1 if zset.add(member, score) else 0)
-        changes += 1
+    if key is not None:  # a leaderboard fed a member at a time: one set, one loop in it
+        if zset is None:
+            zset = db.data[key] = ZSet()
+        added, changes = zset.add_pairs(map(_MEMBER, requests), scores)
+    else:
+        added, changes = [], 0
+        data = db.data
+        for argv, score in zip(requests, scores, strict=True):
+            zset = data.get(argv[1])
+            if zset is None:
+                zset = data[argv[1]] = ZSet()
+            member = argv[3]
+            if zset.scores.get(member) == score:
+                added.append(0)
+                continue
+            added.append(1 if zset.add(member, score) else 0)
+            changes += 1
     client.server.keyspace.dirty += changes
     return encode_integers(added)
 
 
-def _zsets_at(data: dict[bytes, Any], requests: list[list[bytes]], key: bytes | None) -> Iterable[ZSet]:
-    """The sorted set at each request's key, made where missing; key: the one key of them all."""
-    if key is not None:
-        zset = data.get(key)
-        if zset is None:
-            zset = data[key] = ZSet()
-        return repeat(zset, len(requests))
-    zsets: list[ZSet] = []
-    for argv in requests:
-        zset = data.get(argv[1])
-        if zset is None:
-            zset = data[argv[1]] = ZSet()
-        zsets.append(zset)
-    return zsets
+_SCORE = itemgetter(2)
+_MEMBER = itemgetter(3)
+
+
+def _plain_scores(requests: list[list[bytes]]) -> list[float] | None:
+    """The score of each ZADD key score member, or None where one is no number (an option such as
+    NX, or a bad score: ZADD itself). Scores of ASCII digits alone (parse_float's commonest case)
+    are converted in C, without a call of parse_float each."""
+    raws = list(map(_SCORE, requests))
+    if all(map(bytes.isdigit, raws)):
+        scores = list(map(float, raws))
+        return None if math.inf in scores else scores  # 309 digits or more: parse_float's error
+    try:
+        return list(map(parse_float, raws))
+    except ReplyError:
+        return None
 
 
 @command("zadd", -4, "write denyoom fast", keys=(1, 1, 1), many=zadd_many, **Z)

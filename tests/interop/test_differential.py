@@ -1738,6 +1738,10 @@ ONE_COMMAND_READS: list[list[str]] = [
     ["ZADD zn 1 a", "ZADD zn x b"],  # one key, new; not a float at the end
     ["ZADD zn 2 a", "ZADD zn 2 a", "ZADD zn 3 c"],  # one key, there; a score unchanged
     ["ZRANGE zn 0 -1 WITHSCORES"],
+    ["ZADD zd 007 a", "ZADD zd 1 a", "ZADD zd 1 b", "ZADD zd 1 a", "ZADD zd 3 b"],  # one key, digits only
+    ["ZADD zd 5 c", "ZADD zd " + "9" * 309 + " d"],  # 309 digits overflow a double: ZADD's error
+    ["ZADD zd 4 e", "ZADD zd2 2 a", "ZADD zd 0 a"],  # digits only, two keys
+    ["ZRANGE zd 0 -1 WITHSCORES", "ZRANGE zd2 0 -1 WITHSCORES"],
     ["EXPIRE zs2 100", "ZADD zs2 7 y", "ZADD zs 7 y"],
     ["ZADD zs2 8 y", "ZADD zs2 9 z"],  # a sorted set with a TTL keeps it
     ["ZRANGE zs 0 -1 WITHSCORES", "ZRANGE zs2 0 -1 WITHSCORES", "TTL zs2"],

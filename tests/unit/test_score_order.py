@@ -61,6 +61,21 @@ def test_changes_keep_the_order_of_a_sorted_list(ops: list[tuple[str, object, fl
 
 
 @settings(max_examples=200, deadline=None)
+@given(st.dictionaries(members, scores, max_size=40), st.lists(st.tuples(members, scores), max_size=80))
+def test_a_run_of_pairs_adds_as_add_does(start: dict[bytes, float], pairs: list[tuple[bytes, float]]) -> None:
+    # ZADD's squashed form: each pair's reply (new or not) and the count of changes (new or moved).
+    one_by_one, at_once = ZSet(dict(start)), ZSet(dict(start))
+    added, changes = [], 0
+    for member, score in pairs:
+        changes += one_by_one.scores.get(member) != score
+        added.append(int(one_by_one.add(member, score)))
+    assert at_once.add_pairs([m for m, _ in pairs], [s for _, s in pairs]) == (added, changes)
+    assert at_once.scores == one_by_one.scores
+    _check(at_once.order, list(one_by_one.order))
+    _check(at_once.order, sorted((s, m) for m, s in one_by_one.scores.items()))
+
+
+@settings(max_examples=200, deadline=None)
 @given(st.dictionaries(members, scores, max_size=60), st.integers(0, 70), st.integers(0, 70), scores)
 def test_slices_and_score_ranks_match_the_sorted_list(
     members_scores: dict[bytes, float], start: int, stop: int, bound: float
