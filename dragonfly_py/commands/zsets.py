@@ -68,8 +68,9 @@ def zadd_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
             return None  # WRONGTYPE: ZADD itself
     elif values_to_squash(db, requests, 4, ZSet) is None:  # key is None, or has a TTL
         return None
-    scores = _plain_scores(requests)
-    if scores is None:
+    try:
+        scores = [parse_float(argv[2]) for argv in requests]
+    except ReplyError:
         return None
     if key is not None:  # a leaderboard fed a member at a time: one set, one loop in it
         if zset is None:
@@ -92,22 +93,7 @@ def zadd_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
     return encode_integers(added)
 
 
-_SCORE = itemgetter(2)
 _MEMBER = itemgetter(3)
-
-
-def _plain_scores(requests: list[list[bytes]]) -> list[float] | None:
-    """The score of each ZADD key score member, or None where one is no number (an option such as
-    NX, or a bad score: ZADD itself). Scores of ASCII digits alone (parse_float's commonest case)
-    are converted in C, without a call of parse_float each."""
-    raws = list(map(_SCORE, requests))
-    if all(map(bytes.isdigit, raws)):
-        scores = list(map(float, raws))
-        return None if math.inf in scores else scores  # 309 digits or more: parse_float's error
-    try:
-        return list(map(parse_float, raws))
-    except ReplyError:
-        return None
 
 
 @command("zadd", -4, "write denyoom fast", keys=(1, 1, 1), many=zadd_many, **Z)
