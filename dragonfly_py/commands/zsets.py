@@ -83,12 +83,9 @@ def zadd_many(client: Client, requests: list[list[bytes]]) -> bytes | None:
             zset = data.get(argv[1])
             if zset is None:
                 zset = data[argv[1]] = ZSet()
-            member = argv[3]
-            if zset.scores.get(member) == score:
-                added.append(0)
-                continue
-            added.append(1 if zset.add(member, score) else 0)
-            changes += 1
+            new, changed = zset.add_pairs((argv[3],), (score,))
+            added += new
+            changes += changed
     client.server.keyspace.dirty += changes
     return encode_integers(added)
 
